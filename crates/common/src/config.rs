@@ -1,0 +1,340 @@
+//! Layered configuration: built-in defaults < TOML file (`--config`) < `EDDY_*`
+//! environment variables < command-line flags (applied by the binary).
+//!
+//! Environment variables name a key by its path with `_` between section and key:
+//! `EDDY_DATA_DIR`, `EDDY_HTTP_PORT`, `EDDY_HUB_FSYNC`, `EDDY_HUB_MAX_BATCH_BYTES`.
+//! Only scalar keys of the built-in sections can be set that way; unknown `EDDY_*`
+//! variables are left alone (the CLI uses `EDDY_URL` for itself).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration could not be loaded; each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}={value:?} is invalid: expected {expected}")]
+    Env {
+        var: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where hubs, tables and all state live.
+    pub data_dir: PathBuf,
+    pub http: ListenConfig,
+    pub kafka: ListenConfig,
+    pub amqp: ListenConfig,
+    pub hub: HubDefaults,
+    /// Event hubs to create at start when they do not exist yet.
+    pub hubs: Vec<HubSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+/// When an append is acknowledged.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncMode {
+    /// Acknowledge after fsync (group commit across concurrent senders).
+    Always,
+    /// Acknowledge after the write reaches the OS; fsync every `lazy_flush_ms`.
+    Lazy,
+}
+
+impl std::str::FromStr for FsyncMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Ok(FsyncMode::Always),
+            "lazy" => Ok(FsyncMode::Lazy),
+            other => Err(format!("fsync mode must be 'always' or 'lazy', got '{other}'")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubDefaults {
+    pub max_partitions: u32,
+    pub default_partitions: u32,
+    pub max_consumer_groups: u32,
+    /// Largest accepted send (one event or one batch), in bytes of payload.
+    pub max_batch_bytes: u64,
+    pub fsync: FsyncMode,
+    pub lazy_flush_ms: u64,
+    /// A segment file is rolled once it reaches this size.
+    pub segment_bytes: u64,
+    pub default_retention_hours: u64,
+    pub retention_check_secs: u64,
+}
+
+/// How one event hub is created.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubSettings {
+    pub name: String,
+    pub partitions: Option<u32>,
+    pub retention_hours: Option<u64>,
+    /// Per-partition size limit; the oldest segments go first.
+    pub retention_bytes: Option<u64>,
+    pub consumer_groups: Vec<String>,
+    /// Ingress quota, like throughput units: events per second.
+    pub max_events_per_sec: Option<u64>,
+    /// Ingress quota: bytes per second.
+    pub max_bytes_per_sec: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./eddy-data"),
+            http: ListenConfig::new(8080),
+            kafka: ListenConfig::new(9092),
+            amqp: ListenConfig::new(5672),
+            hub: HubDefaults::default(),
+            hubs: Vec::new(),
+        }
+    }
+}
+
+impl ListenConfig {
+    fn new(port: u16) -> Self {
+        ListenConfig {
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig::new(0)
+    }
+}
+
+impl Default for HubDefaults {
+    fn default() -> Self {
+        HubDefaults {
+            max_partitions: 32,
+            default_partitions: 4,
+            max_consumer_groups: 20,
+            max_batch_bytes: 1024 * 1024,
+            fsync: FsyncMode::Always,
+            lazy_flush_ms: 1000,
+            segment_bytes: 128 * 1024 * 1024,
+            default_retention_hours: 168,
+            retention_check_secs: 60,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid by the TOML file when given, then by `EDDY_*` variables.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value = toml::Value::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let defaults = value.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let file_value: toml::Value = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            merge(&mut value, file_value);
+        }
+        // Unknown keys and wrong types in the file are named here (deny_unknown_fields).
+        let _: Config = value.clone().try_into().map_err(|e: toml::de::Error| match file {
+            Some(path) => ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() },
+            None => ConfigError::Invalid(e.to_string()),
+        })?;
+        for (var, raw) in env {
+            apply_env(&mut value, &defaults, &var, &raw)?;
+        }
+        let config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let hub = &self.hub;
+        if hub.max_partitions == 0 || hub.default_partitions == 0 {
+            return Err(ConfigError::Invalid(
+                "hub.max_partitions and hub.default_partitions must be at least 1".into(),
+            ));
+        }
+        if hub.default_partitions > hub.max_partitions {
+            return Err(ConfigError::Invalid(format!(
+                "hub.default_partitions ({}) exceeds hub.max_partitions ({})",
+                hub.default_partitions, hub.max_partitions
+            )));
+        }
+        if hub.max_batch_bytes == 0 || hub.segment_bytes < 4096 {
+            return Err(ConfigError::Invalid(
+                "hub.max_batch_bytes must be > 0 and hub.segment_bytes at least 4096".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Sets the scalar key an `EDDY_*` variable names; ignores variables naming no key.
+fn apply_env(
+    value: &mut toml::Value,
+    defaults: &toml::Value,
+    var: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let Some(rest) = var.strip_prefix("EDDY_") else {
+        return Ok(());
+    };
+    let rest = rest.to_ascii_lowercase();
+    let Some(defaults) = defaults.as_table() else {
+        return Ok(());
+    };
+    let mut path: Option<(Option<String>, String)> = None;
+    if defaults.get(&rest).is_some_and(is_scalar) {
+        path = Some((None, rest.clone()));
+    } else {
+        for (section, table) in defaults {
+            let Some(table) = table.as_table() else {
+                continue;
+            };
+            if let Some(key) = rest.strip_prefix(&format!("{section}_")) {
+                if table.get(key).is_some_and(is_scalar) {
+                    path = Some((Some(section.clone()), key.to_string()));
+                }
+            }
+        }
+    }
+    let Some((section, key)) = path else {
+        return Ok(());
+    };
+    let template = match &section {
+        Some(s) => &defaults[s.as_str()][key.as_str()],
+        None => &defaults[key.as_str()],
+    };
+    let bad = |expected| ConfigError::Env {
+        var: var.to_string(),
+        value: raw.to_string(),
+        expected,
+    };
+    let parsed = match template {
+        toml::Value::Integer(_) => toml::Value::Integer(raw.parse().map_err(|_| bad("an integer"))?),
+        toml::Value::Boolean(_) => toml::Value::Boolean(raw.parse().map_err(|_| bad("true or false"))?),
+        toml::Value::Float(_) => toml::Value::Float(raw.parse().map_err(|_| bad("a number"))?),
+        _ => toml::Value::String(raw.to_string()),
+    };
+    let root = value.as_table_mut().expect("config is a table");
+    match section {
+        Some(s) => {
+            if let Some(t) = root.get_mut(&s).and_then(|t| t.as_table_mut()) {
+                t.insert(key, parsed);
+            }
+        }
+        None => {
+            root.insert(key, parsed);
+        }
+    }
+    Ok(())
+}
+
+fn is_scalar(v: &toml::Value) -> bool {
+    !matches!(v, toml::Value::Table(_) | toml::Value::Array(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("eddy-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("eddy.toml");
+        std::fs::write(&file, "data_dir = \"/from/file\"\n[http]\nport = 9000\n[hub]\nfsync = \"lazy\"\n").unwrap();
+        let c = Config::load(Some(&file), env(&[("EDDY_HTTP_PORT", "9100"), ("EDDY_URL", "x")])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.http.port, 9100, "env beats file");
+        assert_eq!(c.http.host, "127.0.0.1", "untouched keys keep defaults");
+        assert_eq!(c.hub.fsync, FsyncMode::Lazy);
+        assert_eq!(c.hub.max_batch_bytes, 1024 * 1024);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn env_errors_name_the_variable() {
+        let err = Config::load(None, env(&[("EDDY_HUB_MAX_BATCH_BYTES", "lots")])).unwrap_err();
+        assert!(err.to_string().contains("EDDY_HUB_MAX_BATCH_BYTES"), "{err}");
+        let err = Config::load(None, env(&[("EDDY_HUB_FSYNC", "sometimes")])).unwrap_err();
+        assert!(err.to_string().contains("fsync"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_with_their_name() {
+        let dir = std::env::temp_dir().join(format!("eddy-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("eddy.toml");
+        std::fs::write(&file, "[hub]\nmax_partition = 3\n").unwrap();
+        let err = Config::load(Some(&file), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("max_partition"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn example_config_parses_and_matches_defaults_where_documented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eddy.example.toml");
+        let c = Config::load(Some(&path), Vec::new()).unwrap();
+        let d = Config::default();
+        assert_eq!(c.http, d.http);
+        assert_eq!(c.hub, d.hub);
+        assert_eq!(c.hubs.len(), 1);
+        assert_eq!(c.hubs[0].name, "telemetry");
+    }
+}
