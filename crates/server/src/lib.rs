@@ -1,0 +1,90 @@
+//! Eddy's network servers over the hub (and, later, the explorer): HTTP today,
+//! Kafka and AMQP on their own ports as they arrive.
+//!
+//! ```text
+//!  Server::start(config) ── open Namespace (recover logs) ── create configured hubs
+//!        └─ bind HTTP ── serve until shutdown ── drain requests ── flush + close logs
+//! ```
+
+pub mod api;
+pub mod http;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_common::config::Config;
+use eddy_common::metrics::Metrics;
+use eddy_hub::Namespace;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Hub(#[from] eddy_hub::HubError),
+    #[error("cannot listen on {addr}: {source} (choose another port with --http-port or EDDY_HTTP_PORT)")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A started server; `addr` is the bound HTTP address (useful with port 0).
+pub struct Server {
+    pub http_addr: SocketAddr,
+    pub ns: Arc<Namespace>,
+    listener: tokio::net::TcpListener,
+    metrics: Metrics,
+    retention_every: Duration,
+}
+
+impl Server {
+    /// Recovers state from the data directory and binds the listeners.
+    pub async fn start(config: &Config) -> Result<Server, ServerError> {
+        let metrics = Metrics::new();
+        metrics.gauge("eddy_up", "1 while the server runs.", &[]).store(1, std::sync::atomic::Ordering::Relaxed);
+        let data_dir = config.data_dir.clone();
+        let defaults = config.hub.clone();
+        let m = metrics.clone();
+        let ns = tokio::task::spawn_blocking(move || Namespace::open(&data_dir, defaults, m))
+            .await
+            .expect("recovery task")?;
+        ns.ensure(&config.hubs)?;
+        let addr = format!("{}:{}", config.http.host, config.http.port);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr: addr.clone(), source })?;
+        let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
+        Ok(Server {
+            http_addr,
+            ns: Arc::new(ns),
+            listener,
+            metrics,
+            retention_every: Duration::from_secs(config.hub.retention_check_secs.max(1)),
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and
+    /// flushes every partition log.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let ns = self.ns.clone();
+        let retention = {
+            let ns = ns.clone();
+            let every = self.retention_every;
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tick.tick().await;
+                    let ns = ns.clone();
+                    let _ = tokio::task::spawn_blocking(move || ns.enforce_retention(eddy_hub::now_ms())).await;
+                }
+            })
+        };
+        let app = http::router(http::AppState { ns: ns.clone(), metrics: self.metrics.clone() });
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        retention.abort();
+        tracing::info!("HTTP stopped; flushing partition logs");
+        tokio::task::spawn_blocking(move || ns.close()).await.expect("close task");
+        served.map_err(ServerError::Serve)
+    }
+}

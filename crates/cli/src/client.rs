@@ -1,0 +1,186 @@
+//! A small typed client for Eddy's HTTP API, used by the CLI, the simulator, the
+//! benchmark and the tests.
+
+use anyhow::{bail, Context, Result};
+use eddy_hub::{Ownership, OwnershipClaim};
+use eddy_server::api::{CheckpointRequest, ReadResponse, SendRequest, SendResponse};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// An error the server answered with, kept apart so callers can react to the code.
+#[derive(Debug)]
+pub struct ServerError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} {})", self.message, self.status, self.code)
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");
+        Client { base: base.trim_end_matches('/').to_string(), http }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+        let resp = Self::check(resp).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes).with_context(|| format!("unexpected response: {}", String::from_utf8_lossy(&bytes)))
+    }
+
+    async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let code = body["error"]["code"].as_str().unwrap_or("Error").to_string();
+        let message = body["error"]["message"].as_str().map(String::from).unwrap_or(text);
+        Err(ServerError { status, code, message }.into())
+    }
+
+    fn send_err(&self, e: reqwest::Error) -> anyhow::Error {
+        anyhow::anyhow!("cannot reach Eddy at {}: {e} (is `eddy serve` running? set --url or EDDY_URL)", self.base)
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let resp = self.http.get(self.url(path)).send().await.map_err(|e| self.send_err(e))?;
+        Self::decode(resp).await
+    }
+
+    async fn post_json<B: serde::Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let resp = self.http.post(self.url(path)).json(body).send().await.map_err(|e| self.send_err(e))?;
+        Self::decode(resp).await
+    }
+
+    pub async fn health(&self) -> Result<()> {
+        let resp = self.http.get(self.url("/health")).send().await.map_err(|e| self.send_err(e))?;
+        Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn create_hub(&self, name: &str, settings: &Value) -> Result<Value> {
+        let resp = self.http.put(self.url(&format!("/api/hubs/{name}"))).json(settings).send().await.map_err(|e| self.send_err(e))?;
+        Self::decode(resp).await
+    }
+
+    pub async fn list_hubs(&self) -> Result<Vec<Value>> {
+        self.get("/api/hubs").await
+    }
+
+    pub async fn show_hub(&self, name: &str) -> Result<Value> {
+        self.get(&format!("/api/hubs/{name}")).await
+    }
+
+    pub async fn delete_hub(&self, name: &str) -> Result<()> {
+        let resp = self.http.delete(self.url(&format!("/api/hubs/{name}"))).send().await.map_err(|e| self.send_err(e))?;
+        Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn create_group(&self, hub: &str, group: &str) -> Result<()> {
+        let resp = self
+            .http
+            .put(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}")))
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
+        Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn delete_group(&self, hub: &str, group: &str) -> Result<()> {
+        let resp = self
+            .http
+            .delete(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}")))
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
+        Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn send(&self, hub: &str, req: &SendRequest) -> Result<SendResponse> {
+        self.post_json(&format!("/api/hubs/{hub}/events"), req).await
+    }
+
+    /// Sends a pre-serialized `SendRequest` body (the benchmark's hot path).
+    pub async fn send_raw(&self, hub: &str, body: bytes::Bytes) -> Result<SendResponse> {
+        let resp = self
+            .http
+            .post(self.url(&format!("/api/hubs/{hub}/events")))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
+        Self::decode(resp).await
+    }
+
+    pub async fn read(&self, hub: &str, partition: &str, from: &str, max: usize, wait_ms: u64) -> Result<ReadResponse> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/api/hubs/{hub}/partitions/{partition}/events")))
+            .query(&[("from", from.to_string()), ("max", max.to_string()), ("wait_ms", wait_ms.to_string())])
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
+        Self::decode(resp).await
+    }
+
+    pub async fn checkpoints(&self, hub: &str, group: &str) -> Result<Vec<Value>> {
+        self.get(&format!("/api/hubs/{hub}/consumergroups/{group}/checkpoints")).await
+    }
+
+    pub async fn set_checkpoint(&self, hub: &str, group: &str, partition: &str, seq: u64, offset: &str) -> Result<()> {
+        let body = CheckpointRequest { sequence_number: seq, offset: Some(offset.to_string()) };
+        let resp = self
+            .http
+            .put(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}/checkpoints/{partition}")))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
+        Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn ownership(&self, hub: &str, group: &str) -> Result<Vec<Ownership>> {
+        self.get(&format!("/api/hubs/{hub}/consumergroups/{group}/ownership")).await
+    }
+
+    pub async fn claim(&self, hub: &str, group: &str, claims: &[OwnershipClaim]) -> Result<Vec<Ownership>> {
+        self.post_json(&format!("/api/hubs/{hub}/consumergroups/{group}/ownership"), &claims).await
+    }
+
+    /// Waits until `/health` answers, up to `timeout`.
+    pub async fn wait_ready(&self, timeout: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.health().await.is_ok() {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("Eddy at {} did not become ready within {timeout:?}", self.base);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
