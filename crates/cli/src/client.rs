@@ -31,8 +31,14 @@ impl std::error::Error for ServerError {}
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("HTTP client");
-        Client { base: base.trim_end_matches('/').to_string(), http }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("HTTP client");
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -46,7 +52,8 @@ impl Client {
     async fn decode<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
         let resp = Self::check(resp).await?;
         let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).with_context(|| format!("unexpected response: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("unexpected response: {}", String::from_utf8_lossy(&bytes)))
     }
 
     async fn check(resp: reqwest::Response) -> Result<reqwest::Response> {
@@ -56,32 +63,72 @@ impl Client {
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let code = body["error"]["code"].as_str().unwrap_or("Error").to_string();
-        let message = body["error"]["message"].as_str().map(String::from).unwrap_or(text);
-        Err(ServerError { status, code, message }.into())
+        let code = body["error"]["code"]
+            .as_str()
+            .unwrap_or("Error")
+            .to_string();
+        let message = body["error"]["message"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or(text);
+        Err(ServerError {
+            status,
+            code,
+            message,
+        }
+        .into())
     }
 
     fn send_err(&self, e: reqwest::Error) -> anyhow::Error {
-        anyhow::anyhow!("cannot reach Eddy at {}: {e} (is `eddy serve` running? set --url or EDDY_URL)", self.base)
+        anyhow::anyhow!(
+            "cannot reach Eddy at {}: {e} (is `eddy serve` running? set --url or EDDY_URL)",
+            self.base
+        )
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let resp = self.http.get(self.url(path)).send().await.map_err(|e| self.send_err(e))?;
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
         Self::decode(resp).await
     }
 
-    async fn post_json<B: serde::Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let resp = self.http.post(self.url(path)).json(body).send().await.map_err(|e| self.send_err(e))?;
+    async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
         Self::decode(resp).await
     }
 
     pub async fn health(&self) -> Result<()> {
-        let resp = self.http.get(self.url("/health")).send().await.map_err(|e| self.send_err(e))?;
+        let resp = self
+            .http
+            .get(self.url("/health"))
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
         Self::check(resp).await.map(|_| ())
     }
 
     pub async fn create_hub(&self, name: &str, settings: &Value) -> Result<Value> {
-        let resp = self.http.put(self.url(&format!("/api/hubs/{name}"))).json(settings).send().await.map_err(|e| self.send_err(e))?;
+        let resp = self
+            .http
+            .put(self.url(&format!("/api/hubs/{name}")))
+            .json(settings)
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
         Self::decode(resp).await
     }
 
@@ -94,7 +141,12 @@ impl Client {
     }
 
     pub async fn delete_hub(&self, name: &str) -> Result<()> {
-        let resp = self.http.delete(self.url(&format!("/api/hubs/{name}"))).send().await.map_err(|e| self.send_err(e))?;
+        let resp = self
+            .http
+            .delete(self.url(&format!("/api/hubs/{name}")))
+            .send()
+            .await
+            .map_err(|e| self.send_err(e))?;
         Self::check(resp).await.map(|_| ())
     }
 
@@ -119,7 +171,8 @@ impl Client {
     }
 
     pub async fn send(&self, hub: &str, req: &SendRequest) -> Result<SendResponse> {
-        self.post_json(&format!("/api/hubs/{hub}/events"), req).await
+        self.post_json(&format!("/api/hubs/{hub}/events"), req)
+            .await
     }
 
     /// Sends a pre-serialized `SendRequest` body (the benchmark's hot path).
@@ -135,11 +188,22 @@ impl Client {
         Self::decode(resp).await
     }
 
-    pub async fn read(&self, hub: &str, partition: &str, from: &str, max: usize, wait_ms: u64) -> Result<ReadResponse> {
+    pub async fn read(
+        &self,
+        hub: &str,
+        partition: &str,
+        from: &str,
+        max: usize,
+        wait_ms: u64,
+    ) -> Result<ReadResponse> {
         let resp = self
             .http
             .get(self.url(&format!("/api/hubs/{hub}/partitions/{partition}/events")))
-            .query(&[("from", from.to_string()), ("max", max.to_string()), ("wait_ms", wait_ms.to_string())])
+            .query(&[
+                ("from", from.to_string()),
+                ("max", max.to_string()),
+                ("wait_ms", wait_ms.to_string()),
+            ])
             .send()
             .await
             .map_err(|e| self.send_err(e))?;
@@ -147,14 +211,29 @@ impl Client {
     }
 
     pub async fn checkpoints(&self, hub: &str, group: &str) -> Result<Vec<Value>> {
-        self.get(&format!("/api/hubs/{hub}/consumergroups/{group}/checkpoints")).await
+        self.get(&format!(
+            "/api/hubs/{hub}/consumergroups/{group}/checkpoints"
+        ))
+        .await
     }
 
-    pub async fn set_checkpoint(&self, hub: &str, group: &str, partition: &str, seq: u64, offset: &str) -> Result<()> {
-        let body = CheckpointRequest { sequence_number: seq, offset: Some(offset.to_string()) };
+    pub async fn set_checkpoint(
+        &self,
+        hub: &str,
+        group: &str,
+        partition: &str,
+        seq: u64,
+        offset: &str,
+    ) -> Result<()> {
+        let body = CheckpointRequest {
+            sequence_number: seq,
+            offset: Some(offset.to_string()),
+        };
         let resp = self
             .http
-            .put(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}/checkpoints/{partition}")))
+            .put(self.url(&format!(
+                "/api/hubs/{hub}/consumergroups/{group}/checkpoints/{partition}"
+            )))
             .json(&body)
             .send()
             .await
@@ -163,11 +242,21 @@ impl Client {
     }
 
     pub async fn ownership(&self, hub: &str, group: &str) -> Result<Vec<Ownership>> {
-        self.get(&format!("/api/hubs/{hub}/consumergroups/{group}/ownership")).await
+        self.get(&format!("/api/hubs/{hub}/consumergroups/{group}/ownership"))
+            .await
     }
 
-    pub async fn claim(&self, hub: &str, group: &str, claims: &[OwnershipClaim]) -> Result<Vec<Ownership>> {
-        self.post_json(&format!("/api/hubs/{hub}/consumergroups/{group}/ownership"), &claims).await
+    pub async fn claim(
+        &self,
+        hub: &str,
+        group: &str,
+        claims: &[OwnershipClaim],
+    ) -> Result<Vec<Ownership>> {
+        self.post_json(
+            &format!("/api/hubs/{hub}/consumergroups/{group}/ownership"),
+            &claims,
+        )
+        .await
     }
 
     /// Waits until `/health` answers, up to `timeout`.
@@ -178,7 +267,10 @@ impl Client {
                 return Ok(());
             }
             if std::time::Instant::now() > deadline {
-                bail!("Eddy at {} did not become ready within {timeout:?}", self.base);
+                bail!(
+                    "Eddy at {} did not become ready within {timeout:?}",
+                    self.base
+                );
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

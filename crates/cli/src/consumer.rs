@@ -49,11 +49,19 @@ struct Delivery {
 
 /// Runs until `max_events` were handled, `idle_timeout` passed without events, or
 /// Ctrl-C. `handler` sees each event in partition order.
-pub async fn run(client: &Client, opts: ConsumerOptions, mut handler: impl FnMut(&ReceivedJson)) -> Result<usize> {
+pub async fn run(
+    client: &Client,
+    opts: ConsumerOptions,
+    mut handler: impl FnMut(&ReceivedJson),
+) -> Result<usize> {
     let hub = client.show_hub(&opts.hub).await?;
     let all: Vec<String> = hub["partition_ids"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let balancing = opts.checkpoint && opts.partitions.is_none();
     let (tx, mut rx) = mpsc::channel::<Delivery>(64);
@@ -114,7 +122,11 @@ pub async fn run(client: &Client, opts: ConsumerOptions, mut handler: impl FnMut
         // Give partitions back so other consumers need not wait for expiry.
         let claims: Vec<OwnershipClaim> = etags
             .iter()
-            .map(|(p, etag)| OwnershipClaim { partition: *p, owner_id: String::new(), etag: Some(etag.clone()) })
+            .map(|(p, etag)| OwnershipClaim {
+                partition: *p,
+                owner_id: String::new(),
+                etag: Some(etag.clone()),
+            })
             .collect();
         let _ = client.claim(&opts.hub, &opts.group, &claims).await;
     }
@@ -122,9 +134,20 @@ pub async fn run(client: &Client, opts: ConsumerOptions, mut handler: impl FnMut
 }
 
 /// One balancing round; returns the partitions this consumer now owns.
-async fn rebalance(client: &Client, opts: &ConsumerOptions, partitions: u32, etags: &mut BTreeMap<u32, String>) -> Result<Vec<u32>> {
+async fn rebalance(
+    client: &Client,
+    opts: &ConsumerOptions,
+    partitions: u32,
+    etags: &mut BTreeMap<u32, String>,
+) -> Result<Vec<u32>> {
     let ownership = client.ownership(&opts.hub, &opts.group).await?;
-    let claims = balancer::plan(partitions, &ownership, &opts.owner_id, eddy_hub::now_ms(), opts.ownership_expiry.as_millis() as i64);
+    let claims = balancer::plan(
+        partitions,
+        &ownership,
+        &opts.owner_id,
+        eddy_hub::now_ms(),
+        opts.ownership_expiry.as_millis() as i64,
+    );
     let granted = client.claim(&opts.hub, &opts.group, &claims).await?;
     etags.clear();
     for o in &granted {
@@ -148,7 +171,12 @@ async fn start_readers(
             .checkpoints(&opts.hub, &opts.group)
             .await?
             .iter()
-            .filter_map(|c| Some((c["partition_id"].as_str()?.to_string(), c["sequence_number"].as_u64()?)))
+            .filter_map(|c| {
+                Some((
+                    c["partition_id"].as_str()?.to_string(),
+                    c["sequence_number"].as_u64()?,
+                ))
+            })
             .collect()
     } else {
         BTreeMap::new()
@@ -164,9 +192,18 @@ async fn start_readers(
     Ok(())
 }
 
-async fn read_partition(client: Client, opts: ConsumerOptions, partition: String, mut from: String, tx: mpsc::Sender<Delivery>) {
+async fn read_partition(
+    client: Client,
+    opts: ConsumerOptions,
+    partition: String,
+    mut from: String,
+    tx: mpsc::Sender<Delivery>,
+) {
     loop {
-        let resp = match client.read(&opts.hub, &partition, &from, opts.batch, opts.wait_ms).await {
+        let resp = match client
+            .read(&opts.hub, &partition, &from, opts.batch, opts.wait_ms)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(partition = %partition, error = %e, "read failed; retrying");
@@ -181,15 +218,23 @@ async fn read_partition(client: Client, opts: ConsumerOptions, partition: String
         let n = resp.events.len();
         let (reply, taken) = oneshot::channel();
         let events = resp.events;
-        let last: Vec<(u64, String)> = events.iter().map(|e| (e.sequence_number, e.offset.clone())).collect();
+        let last: Vec<(u64, String)> = events
+            .iter()
+            .map(|e| (e.sequence_number, e.offset.clone()))
+            .collect();
         if tx.send(Delivery { events, reply }).await.is_err() {
             return;
         }
-        let Ok((take, done)) = taken.await else { return };
+        let Ok((take, done)) = taken.await else {
+            return;
+        };
         if take > 0 {
             let (seq, offset) = &last[take - 1];
             if opts.checkpoint {
-                if let Err(e) = client.set_checkpoint(&opts.hub, &opts.group, &partition, *seq, offset).await {
+                if let Err(e) = client
+                    .set_checkpoint(&opts.hub, &opts.group, &partition, *seq, offset)
+                    .await
+                {
                     tracing::warn!(partition = %partition, error = %e, "checkpoint failed");
                 }
             }

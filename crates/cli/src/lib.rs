@@ -12,10 +12,19 @@ pub mod table;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "eddy", version, about = "Eddy: a self-hosted real-time telemetry platform")]
+#[command(
+    name = "eddy",
+    version,
+    about = "Eddy: a self-hosted real-time telemetry platform"
+)]
 pub struct Cli {
     /// Base URL of a running Eddy server (client commands).
-    #[arg(long, global = true, env = "EDDY_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "EDDY_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub url: String,
     #[command(subcommand)]
     pub command: Command,

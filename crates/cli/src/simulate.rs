@@ -87,7 +87,10 @@ pub fn generate(schema: Schema, devices: u32, seq: u64, rng: &mut impl Rng) -> V
         Schema::Sas => {
             let mut complex = Map::new();
             for i in 0..23 {
-                complex.insert(format!("moreData{i}"), json!(rng.random_range(0.0..100.0f64)));
+                complex.insert(
+                    format!("moreData{i}"),
+                    json!(rng.random_range(0.0..100.0f64)),
+                );
             }
             json!({
                 "eventId": uuid::Uuid::new_v4().to_string(),
@@ -110,15 +113,20 @@ pub async fn run(client: &Client, args: SimulateArgs) -> Result<()> {
     client.show_hub(&args.hub).await?;
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
-    let deadline = (args.duration_secs > 0).then(|| start + Duration::from_secs(args.duration_secs));
-    let total_hint = args.max_events.or(deadline.map(|_| args.rate * args.duration_secs));
+    let deadline =
+        (args.duration_secs > 0).then(|| start + Duration::from_secs(args.duration_secs));
+    let total_hint = args
+        .max_events
+        .or(deadline.map(|_| args.rate * args.duration_secs));
     let bar = match total_hint {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} events ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} events ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let props = routing_properties(&args);
     let senders = args.senders.max(1);
@@ -130,7 +138,10 @@ pub async fn run(client: &Client, args: SimulateArgs) -> Result<()> {
         let props = props.clone();
         let bar = bar.clone();
         tasks.push(tokio::spawn(async move {
-            sender(client, args, s, senders, counters, props, bar, start, deadline).await
+            sender(
+                client, args, s, senders, counters, props, bar, start, deadline,
+            )
+            .await
         }));
     }
     let reporter = {
@@ -138,12 +149,19 @@ pub async fn run(client: &Client, args: SimulateArgs) -> Result<()> {
         let every = Duration::from_secs(args.report_secs.max(1));
         let bar = bar.clone();
         tokio::spawn(async move {
-            bar.println(format!("{:<25} {:>17} {:>15} {:>18}", "time", "incoming_messages", "incoming_bytes", "throttled_requests"));
+            bar.println(format!(
+                "{:<25} {:>17} {:>15} {:>18}",
+                "time", "incoming_messages", "incoming_bytes", "throttled_requests"
+            ));
             let mut last = (0, 0, 0);
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                let now = (counters.events.load(Ordering::Relaxed), counters.bytes.load(Ordering::Relaxed), counters.throttled.load(Ordering::Relaxed));
+                let now = (
+                    counters.events.load(Ordering::Relaxed),
+                    counters.bytes.load(Ordering::Relaxed),
+                    counters.throttled.load(Ordering::Relaxed),
+                );
                 bar.println(format!(
                     "{:<25} {:>17} {:>15} {:>18}",
                     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
@@ -176,7 +194,10 @@ fn routing_properties(args: &SimulateArgs) -> Map<String, Value> {
     let mut props = Map::new();
     if args.schema == Schema::Iot && !args.no_properties {
         props.insert("Table".into(), Value::String(args.table.clone()));
-        props.insert("IngestionMappingReference".into(), Value::String(args.mapping.clone()));
+        props.insert(
+            "IngestionMappingReference".into(),
+            Value::String(args.mapping.clone()),
+        );
         props.insert("Format".into(), Value::String(args.format.clone()));
     }
     props
@@ -195,7 +216,9 @@ async fn sender(
     deadline: Option<Instant>,
 ) -> Result<()> {
     let rate = (args.rate as f64 / senders as f64).max(0.001);
-    let max_events = args.max_events.map(|m| m / senders as u64 + u64::from((index as u64) < m % senders as u64));
+    let max_events = args
+        .max_events
+        .map(|m| m / senders as u64 + u64::from((index as u64) < m % senders as u64));
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
     let mut sent = 0u64;
     let mut seq = 0u64;
@@ -209,17 +232,30 @@ async fn sender(
         let mut events = Vec::with_capacity(n as usize);
         while (events.len() as u64) < n {
             let body = match (&last_event, args.schema) {
-                (Some(prev), Schema::Sas) if rng.random_bool(args.duplicates.clamp(0.0, 1.0)) => prev.clone(),
+                (Some(prev), Schema::Sas) if rng.random_bool(args.duplicates.clamp(0.0, 1.0)) => {
+                    prev.clone()
+                }
                 _ => {
                     seq += 1;
                     generate(args.schema, args.devices, seq, &mut rng)
                 }
             };
             last_event = Some(body.clone());
-            events.push(EventJson { body: Some(Value::String(body.to_string())), body_base64: None, properties: props.clone() });
+            events.push(EventJson {
+                body: Some(Value::String(body.to_string())),
+                body_base64: None,
+                properties: props.clone(),
+            });
         }
-        let bytes: u64 = events.iter().map(|e| e.body.as_ref().and_then(Value::as_str).map_or(0, str::len) as u64).sum();
-        let req = SendRequest { events, partition_key: None, partition_id: None };
+        let bytes: u64 = events
+            .iter()
+            .map(|e| e.body.as_ref().and_then(Value::as_str).map_or(0, str::len) as u64)
+            .sum();
+        let req = SendRequest {
+            events,
+            partition_key: None,
+            partition_id: None,
+        };
         match client.send(&args.hub, &req).await {
             Ok(_) => {
                 sent += n;
@@ -260,7 +296,10 @@ mod tests {
             let e = generate(Schema::Iot, 5, 1, &mut rng);
             let t = e["temperature"].as_f64().unwrap();
             let h = e["humidity"].as_f64().unwrap();
-            assert!((16.8..=37.5).contains(&t) && (40.0..=62.4).contains(&h), "{e}");
+            assert!(
+                (16.8..=37.5).contains(&t) && (40.0..=62.4).contains(&h),
+                "{e}"
+            );
             assert!(e["iotdevice"].as_str().unwrap().starts_with("device"));
             assert!(chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).is_ok());
         }
@@ -268,7 +307,10 @@ mod tests {
         assert_eq!(e["complexData"].as_object().unwrap().len(), 23);
         assert!(e["complexData"]["moreData22"].is_number());
         assert_eq!(e["deviceSequenceNumber"], 7);
-        assert!(e["deviceId"].as_str().unwrap().starts_with("contoso-device-id-"));
+        assert!(e["deviceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("contoso-device-id-"));
         assert!(uuid::Uuid::parse_str(e["eventId"].as_str().unwrap()).is_ok());
     }
 }

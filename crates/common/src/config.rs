@@ -66,7 +66,9 @@ impl std::str::FromStr for FsyncMode {
         match s.to_ascii_lowercase().as_str() {
             "always" => Ok(FsyncMode::Always),
             "lazy" => Ok(FsyncMode::Lazy),
-            other => Err(format!("fsync mode must be 'always' or 'lazy', got '{other}'")),
+            other => Err(format!(
+                "fsync mode must be 'always' or 'lazy', got '{other}'"
+            )),
         }
     }
 }
@@ -161,17 +163,24 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let file_value: toml::Value = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            let file_value: toml::Value =
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
             merge(&mut value, file_value);
         }
         // Unknown keys and wrong types in the file are named here (deny_unknown_fields).
-        let _: Config = value.clone().try_into().map_err(|e: toml::de::Error| match file {
-            Some(path) => ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() },
-            None => ConfigError::Invalid(e.to_string()),
-        })?;
+        let _: Config = value
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| match file {
+                Some(path) => ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                },
+                None => ConfigError::Invalid(e.to_string()),
+            })?;
         for (var, raw) in env {
             apply_env(&mut value, &defaults, &var, &raw)?;
         }
@@ -262,8 +271,12 @@ fn apply_env(
         expected,
     };
     let parsed = match template {
-        toml::Value::Integer(_) => toml::Value::Integer(raw.parse().map_err(|_| bad("an integer"))?),
-        toml::Value::Boolean(_) => toml::Value::Boolean(raw.parse().map_err(|_| bad("true or false"))?),
+        toml::Value::Integer(_) => {
+            toml::Value::Integer(raw.parse().map_err(|_| bad("an integer"))?)
+        }
+        toml::Value::Boolean(_) => {
+            toml::Value::Boolean(raw.parse().map_err(|_| bad("true or false"))?)
+        }
         toml::Value::Float(_) => toml::Value::Float(raw.parse().map_err(|_| bad("a number"))?),
         _ => toml::Value::String(raw.to_string()),
     };
@@ -290,7 +303,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -298,8 +314,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("eddy-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("eddy.toml");
-        std::fs::write(&file, "data_dir = \"/from/file\"\n[http]\nport = 9000\n[hub]\nfsync = \"lazy\"\n").unwrap();
-        let c = Config::load(Some(&file), env(&[("EDDY_HTTP_PORT", "9100"), ("EDDY_URL", "x")])).unwrap();
+        std::fs::write(
+            &file,
+            "data_dir = \"/from/file\"\n[http]\nport = 9000\n[hub]\nfsync = \"lazy\"\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[("EDDY_HTTP_PORT", "9100"), ("EDDY_URL", "x")]),
+        )
+        .unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.http.port, 9100, "env beats file");
         assert_eq!(c.http.host, "127.0.0.1", "untouched keys keep defaults");
@@ -311,7 +335,10 @@ mod tests {
     #[test]
     fn env_errors_name_the_variable() {
         let err = Config::load(None, env(&[("EDDY_HUB_MAX_BATCH_BYTES", "lots")])).unwrap_err();
-        assert!(err.to_string().contains("EDDY_HUB_MAX_BATCH_BYTES"), "{err}");
+        assert!(
+            err.to_string().contains("EDDY_HUB_MAX_BATCH_BYTES"),
+            "{err}"
+        );
         let err = Config::load(None, env(&[("EDDY_HUB_FSYNC", "sometimes")])).unwrap_err();
         assert!(err.to_string().contains("fsync"), "{err}");
     }

@@ -32,12 +32,22 @@ impl Metrics {
     }
 
     /// A counter series; the same name and labels always return the same handle.
-    pub fn counter(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
+    pub fn counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+    ) -> Arc<AtomicU64> {
         self.series(name, help, Kind::Counter, labels)
     }
 
     /// A gauge series holding an unsigned value.
-    pub fn gauge(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
+    pub fn gauge(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+    ) -> Arc<AtomicU64> {
         self.series(name, help, Kind::Gauge, labels)
     }
 
@@ -46,11 +56,19 @@ impl Metrics {
         let needle = format!("{key}=\"{}\"", escape(value));
         let mut families = self.families.lock().unwrap();
         for family in families.values_mut() {
-            family.series.retain(|labels, _| !labels.split(',').any(|l| l == needle));
+            family
+                .series
+                .retain(|labels, _| !labels.split(',').any(|l| l == needle));
         }
     }
 
-    fn series(&self, name: &'static str, help: &'static str, kind: Kind, labels: &[(&str, &str)]) -> Arc<AtomicU64> {
+    fn series(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        labels: &[(&str, &str)],
+    ) -> Arc<AtomicU64> {
         let key = labels
             .iter()
             .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
@@ -88,7 +106,9 @@ impl Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -98,14 +118,25 @@ mod tests {
     #[test]
     fn renders_families_and_labels() {
         let m = Metrics::new();
-        m.counter("eddy_hub_events_in_total", "Events appended.", &[("hub", "a\"b")])
-            .fetch_add(3, Ordering::Relaxed);
-        m.counter("eddy_hub_events_in_total", "Events appended.", &[("hub", "a\"b")])
-            .fetch_add(2, Ordering::Relaxed);
+        m.counter(
+            "eddy_hub_events_in_total",
+            "Events appended.",
+            &[("hub", "a\"b")],
+        )
+        .fetch_add(3, Ordering::Relaxed);
+        m.counter(
+            "eddy_hub_events_in_total",
+            "Events appended.",
+            &[("hub", "a\"b")],
+        )
+        .fetch_add(2, Ordering::Relaxed);
         m.gauge("eddy_up", "Up.", &[]).store(1, Ordering::Relaxed);
         let text = m.render();
         assert!(text.contains("# TYPE eddy_hub_events_in_total counter"));
-        assert!(text.contains("eddy_hub_events_in_total{hub=\"a\\\"b\"} 5"), "{text}");
+        assert!(
+            text.contains("eddy_hub_events_in_total{hub=\"a\\\"b\"} 5"),
+            "{text}"
+        );
         assert!(text.contains("eddy_up 1"));
         m.remove_labelled("hub", "a\"b");
         assert!(!m.render().contains("a\\\"b"));

@@ -9,12 +9,26 @@ use crate::groups::{Ownership, OwnershipClaim};
 
 /// The claims `me` should make this round: renewals of its own partitions plus new
 /// ones towards `ceil`/`floor` of `partitions / active owners`.
-pub fn plan(partitions: u32, ownership: &[Ownership], me: &str, now_ms: i64, expiry_ms: i64) -> Vec<OwnershipClaim> {
+pub fn plan(
+    partitions: u32,
+    ownership: &[Ownership],
+    me: &str,
+    now_ms: i64,
+    expiry_ms: i64,
+) -> Vec<OwnershipClaim> {
     let active = |o: &&Ownership| !o.owner_id.is_empty() && now_ms - o.last_modified_ms < expiry_ms;
-    let by_partition: BTreeMap<u32, &Ownership> = ownership.iter().map(|o| (o.partition, o)).collect();
+    let by_partition: BTreeMap<u32, &Ownership> =
+        ownership.iter().map(|o| (o.partition, o)).collect();
     let mut counts: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
-    for o in ownership.iter().filter(active).filter(|o| o.partition < partitions) {
-        counts.entry(o.owner_id.as_str()).or_default().push(o.partition);
+    for o in ownership
+        .iter()
+        .filter(active)
+        .filter(|o| o.partition < partitions)
+    {
+        counts
+            .entry(o.owner_id.as_str())
+            .or_default()
+            .push(o.partition);
     }
     counts.entry(me).or_default();
     let owners = counts.len() as u32;
@@ -29,8 +43,15 @@ pub fn plan(partitions: u32, ownership: &[Ownership], me: &str, now_ms: i64, exp
     let mut claims: Vec<OwnershipClaim> = mine.iter().map(|p| claim(*p)).collect();
 
     // Owners already holding floor+1 use up the extra slots.
-    let above_floor = counts.iter().filter(|(o, ps)| **o != me && ps.len() as u32 > floor).count() as u32;
-    let target = if above_floor < with_extra { floor + 1 } else { floor };
+    let above_floor = counts
+        .iter()
+        .filter(|(o, ps)| **o != me && ps.len() as u32 > floor)
+        .count() as u32;
+    let target = if above_floor < with_extra {
+        floor + 1
+    } else {
+        floor
+    };
     let mut need = target.saturating_sub(mine.len() as u32);
     if need == 0 {
         return claims;
@@ -65,7 +86,12 @@ mod tests {
     use super::*;
 
     fn own(p: u32, owner: &str, at: i64) -> Ownership {
-        Ownership { partition: p, owner_id: owner.into(), etag: format!("e{p}"), last_modified_ms: at }
+        Ownership {
+            partition: p,
+            owner_id: owner.into(),
+            etag: format!("e{p}"),
+            last_modified_ms: at,
+        }
     }
 
     fn claimed(c: &[OwnershipClaim]) -> Vec<u32> {
@@ -94,10 +120,19 @@ mod tests {
 
     #[test]
     fn expired_owners_partitions_are_free() {
-        let ownership = vec![own(0, "a", 0), own(1, "a", 0), own(2, "b", 100_000), own(3, "b", 100_000)];
+        let ownership = vec![
+            own(0, "a", 0),
+            own(1, "a", 0),
+            own(2, "b", 100_000),
+            own(3, "b", 100_000),
+        ];
         let c = plan(4, &ownership, "b", 100_000, 60_000);
         assert_eq!(claimed(&c), vec![2, 3, 0, 1]);
-        assert_eq!(c[2].etag.as_deref(), Some("e0"), "claims carry the etag they replace");
+        assert_eq!(
+            c[2].etag.as_deref(),
+            Some("e0"),
+            "claims carry the etag they replace"
+        );
     }
 
     #[test]

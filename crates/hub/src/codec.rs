@@ -58,7 +58,12 @@ fn u32_at(buf: &[u8], at: usize) -> u32 {
 
 /// Appends one encoded batch to `out`; returns the relative positions of each
 /// event record within the batch.
-pub fn encode_batch(out: &mut BytesMut, base_seq: u64, time_ms: i64, events: &[EventData]) -> Vec<u32> {
+pub fn encode_batch(
+    out: &mut BytesMut,
+    base_seq: u64,
+    time_ms: i64,
+    events: &[EventData],
+) -> Vec<u32> {
     let start = out.len();
     out.put_u32_le(MAGIC);
     out.put_u32_le(0); // crc, patched below
@@ -152,16 +157,31 @@ pub fn verify(batch: &[u8]) -> Result<BatchHeader, DecodeError> {
 }
 
 /// Decodes a verified batch. `batch_offset` is the logical offset of its first byte.
-pub fn decode_batch(batch: Bytes, partition: u32, batch_offset: u64) -> Result<Vec<ReceivedEvent>, DecodeError> {
+pub fn decode_batch(
+    batch: Bytes,
+    partition: u32,
+    batch_offset: u64,
+) -> Result<Vec<ReceivedEvent>, DecodeError> {
     let h = verify(&batch)?;
-    let mut r = Reader { buf: &batch, pos: HEADER_LEN };
+    let mut r = Reader {
+        buf: &batch,
+        pos: HEADER_LEN,
+    };
     let mut events = Vec::with_capacity(h.count as usize);
     for i in 0..h.count as u64 {
         let at = r.pos;
         let len = r.u32()? as usize;
-        let end = r.pos.checked_add(len).filter(|e| *e <= batch.len()).ok_or(DecodeError::Malformed("event length"))?;
+        let end = r
+            .pos
+            .checked_add(len)
+            .filter(|e| *e <= batch.len())
+            .ok_or(DecodeError::Malformed("event length"))?;
         let flags = r.u8()?;
-        let partition_key = if flags & FLAG_KEY != 0 { Some(r.str16()?) } else { None };
+        let partition_key = if flags & FLAG_KEY != 0 {
+            Some(r.str16()?)
+        } else {
+            None
+        };
         let nprops = r.u16()?;
         let mut properties = Vec::with_capacity(nprops as usize);
         for _ in 0..nprops {
@@ -169,7 +189,10 @@ pub fn decode_batch(batch: Bytes, partition: u32, batch_offset: u64) -> Result<V
             let value = match r.u8()? {
                 0 => {
                     let n = r.u32()? as usize;
-                    PropertyValue::String(String::from_utf8(r.take(n)?.to_vec()).map_err(|_| DecodeError::Malformed("utf8"))?)
+                    PropertyValue::String(
+                        String::from_utf8(r.take(n)?.to_vec())
+                            .map_err(|_| DecodeError::Malformed("utf8"))?,
+                    )
                 }
                 1 => PropertyValue::Long(r.u64()? as i64),
                 2 => PropertyValue::Double(f64::from_bits(r.u64()?)),
@@ -211,7 +234,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or(DecodeError::Malformed("truncated"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or(DecodeError::Malformed("truncated"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)

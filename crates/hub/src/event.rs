@@ -43,7 +43,10 @@ impl EventData {
 
     /// The first property with exactly this (case-sensitive) name.
     pub fn property(&self, name: &str) -> Option<&PropertyValue> {
-        self.properties.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     /// Bytes this event counts for in batch-size limits and quotas.

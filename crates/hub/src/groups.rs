@@ -71,32 +71,53 @@ impl GroupStore {
                     detail: e.to_string(),
                 })?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => GroupState::default(),
-                Err(e) => return Err(HubError::Io { context: format!("read {}", path.display()), source: e }),
+                Err(e) => {
+                    return Err(HubError::Io {
+                        context: format!("read {}", path.display()),
+                        source: e,
+                    })
+                }
             };
             map.insert(g.clone(), state);
         }
-        Ok(GroupStore { dir, groups: Mutex::new(map), etag_counter: AtomicU64::new(0) })
+        Ok(GroupStore {
+            dir,
+            groups: Mutex::new(map),
+            etag_counter: AtomicU64::new(0),
+        })
     }
 
     pub fn add_group(&self, group: &str) {
-        self.groups.lock().unwrap().entry(group.to_string()).or_default();
+        self.groups
+            .lock()
+            .unwrap()
+            .entry(group.to_string())
+            .or_default();
     }
 
     pub fn remove_group(&self, group: &str) -> Result<()> {
         self.groups.lock().unwrap().remove(group);
         match std::fs::remove_file(self.dir.join(format!("{group}.json"))) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(HubError::io("remove group state")(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(HubError::io("remove group state")(e))
+            }
             _ => Ok(()),
         }
     }
 
-    fn with_group<T>(&self, group: &str, f: impl FnOnce(&mut GroupState) -> (T, bool)) -> Result<T> {
+    fn with_group<T>(
+        &self,
+        group: &str,
+        f: impl FnOnce(&mut GroupState) -> (T, bool),
+    ) -> Result<T> {
         let mut groups = self.groups.lock().unwrap();
-        let state = groups.get_mut(group).ok_or_else(|| HubError::GroupNotFound {
-            hub: String::new(),
-            group: group.to_string(),
-            existing: Vec::new(),
-        })?;
+        let state = groups
+            .get_mut(group)
+            .ok_or_else(|| HubError::GroupNotFound {
+                hub: String::new(),
+                group: group.to_string(),
+                existing: Vec::new(),
+            })?;
         let (out, changed) = f(state);
         if changed {
             self.persist(group, state)?;
@@ -110,7 +131,9 @@ impl GroupStore {
     }
 
     pub fn checkpoints(&self, group: &str) -> Result<Vec<Checkpoint>> {
-        self.with_group(group, |s| (s.checkpoints.values().cloned().collect(), false))
+        self.with_group(group, |s| {
+            (s.checkpoints.values().cloned().collect(), false)
+        })
     }
 
     pub fn set_checkpoint(&self, group: &str, cp: Checkpoint) -> Result<()> {
@@ -126,7 +149,12 @@ impl GroupStore {
 
     /// Applies each claim whose etag matches; returns the records now held by the
     /// claimants (claims that lost the race are simply absent).
-    pub fn claim(&self, group: &str, claims: &[OwnershipClaim], now_ms: i64) -> Result<Vec<Ownership>> {
+    pub fn claim(
+        &self,
+        group: &str,
+        claims: &[OwnershipClaim],
+        now_ms: i64,
+    ) -> Result<Vec<Ownership>> {
         self.with_group(group, |s| {
             let mut granted = Vec::new();
             for c in claims {
@@ -155,7 +183,11 @@ mod tests {
     use super::*;
 
     fn claim(p: u32, owner: &str, etag: Option<&str>) -> OwnershipClaim {
-        OwnershipClaim { partition: p, owner_id: owner.into(), etag: etag.map(String::from) }
+        OwnershipClaim {
+            partition: p,
+            owner_id: owner.into(),
+            etag: etag.map(String::from),
+        }
     }
 
     #[test]
@@ -163,20 +195,57 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let groups = vec!["$Default".to_string()];
         let store = GroupStore::open(dir.path().into(), &groups).unwrap();
-        let a = store.claim("$Default", &[claim(0, "a", None), claim(1, "a", None)], 10).unwrap();
+        let a = store
+            .claim("$Default", &[claim(0, "a", None), claim(1, "a", None)], 10)
+            .unwrap();
         assert_eq!(a.len(), 2);
         // b has a stale view (no etag) and loses; with the current etag it wins.
-        assert!(store.claim("$Default", &[claim(0, "b", None)], 11).unwrap().is_empty());
-        let b = store.claim("$Default", &[claim(0, "b", Some(&a[0].etag))], 12).unwrap();
+        assert!(store
+            .claim("$Default", &[claim(0, "b", None)], 11)
+            .unwrap()
+            .is_empty());
+        let b = store
+            .claim("$Default", &[claim(0, "b", Some(&a[0].etag))], 12)
+            .unwrap();
         assert_eq!(b[0].owner_id, "b");
         // a's renewal with its old etag now fails for partition 0 only.
-        let renew = store.claim("$Default", &[claim(0, "a", Some(&a[0].etag)), claim(1, "a", Some(&a[1].etag))], 13).unwrap();
-        assert_eq!(renew.iter().map(|o| o.partition).collect::<Vec<_>>(), vec![1]);
-        store.set_checkpoint("$Default", Checkpoint { partition: 1, sequence_number: 41, offset: Some(900), updated_ms: 13 }).unwrap();
+        let renew = store
+            .claim(
+                "$Default",
+                &[
+                    claim(0, "a", Some(&a[0].etag)),
+                    claim(1, "a", Some(&a[1].etag)),
+                ],
+                13,
+            )
+            .unwrap();
+        assert_eq!(
+            renew.iter().map(|o| o.partition).collect::<Vec<_>>(),
+            vec![1]
+        );
+        store
+            .set_checkpoint(
+                "$Default",
+                Checkpoint {
+                    partition: 1,
+                    sequence_number: 41,
+                    offset: Some(900),
+                    updated_ms: 13,
+                },
+            )
+            .unwrap();
         drop(store);
         let store = GroupStore::open(dir.path().into(), &groups).unwrap();
-        assert_eq!(store.checkpoints("$Default").unwrap()[0].sequence_number, 41);
-        let owners: Vec<_> = store.ownership("$Default").unwrap().into_iter().map(|o| o.owner_id).collect();
+        assert_eq!(
+            store.checkpoints("$Default").unwrap()[0].sequence_number,
+            41
+        );
+        let owners: Vec<_> = store
+            .ownership("$Default")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.owner_id)
+            .collect();
         assert_eq!(owners, vec!["b", "a"]);
         assert!(store.checkpoints("nope").is_err());
     }

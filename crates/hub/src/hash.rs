@@ -17,7 +17,9 @@ pub fn partition_for_key(key: &str, count: u32) -> u32 {
 
 /// Bob Jenkins' lookup3 `hashlittle2`: returns (primary `c`, secondary `b`).
 fn hashlittle2(data: &[u8], seed1: u32, seed2: u32) -> (u32, u32) {
-    let mut a = 0xdead_beef_u32.wrapping_add(data.len() as u32).wrapping_add(seed1);
+    let mut a = 0xdead_beef_u32
+        .wrapping_add(data.len() as u32)
+        .wrapping_add(seed1);
     let mut b = a;
     let mut c = a.wrapping_add(seed2);
     let mut rest = data;

@@ -84,23 +84,54 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    pub(crate) fn open(dir: &Path, meta: HubMeta, defaults: &HubDefaults, metrics: &Metrics) -> Result<Hub> {
+    pub(crate) fn open(
+        dir: &Path,
+        meta: HubMeta,
+        defaults: &HubDefaults,
+        metrics: &Metrics,
+    ) -> Result<Hub> {
         let options = LogOptions {
             segment_bytes: defaults.segment_bytes,
             fsync: defaults.fsync,
             lazy_flush: std::time::Duration::from_millis(defaults.lazy_flush_ms.max(1)),
         };
         let partitions = (0..meta.partition_count)
-            .map(|p| PartitionLog::open(&dir.join("partitions").join(p.to_string()), p, options.clone()))
+            .map(|p| {
+                PartitionLog::open(
+                    &dir.join("partitions").join(p.to_string()),
+                    p,
+                    options.clone(),
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         let groups = GroupStore::open(dir.join("groups"), &meta.consumer_groups)?;
         let labels = [("hub", meta.name.as_str())];
         let metrics = HubMetrics {
-            events_in: metrics.counter("eddy_hub_incoming_events_total", "Events appended to a hub.", &labels),
-            bytes_in: metrics.counter("eddy_hub_incoming_bytes_total", "Event bytes appended to a hub.", &labels),
-            sends: metrics.counter("eddy_hub_incoming_requests_total", "Accepted send requests.", &labels),
-            throttled: metrics.counter("eddy_hub_throttled_requests_total", "Sends refused by the hub quota.", &labels),
-            events_out: metrics.counter("eddy_hub_outgoing_events_total", "Events delivered to readers.", &labels),
+            events_in: metrics.counter(
+                "eddy_hub_incoming_events_total",
+                "Events appended to a hub.",
+                &labels,
+            ),
+            bytes_in: metrics.counter(
+                "eddy_hub_incoming_bytes_total",
+                "Event bytes appended to a hub.",
+                &labels,
+            ),
+            sends: metrics.counter(
+                "eddy_hub_incoming_requests_total",
+                "Accepted send requests.",
+                &labels,
+            ),
+            throttled: metrics.counter(
+                "eddy_hub_throttled_requests_total",
+                "Sends refused by the hub quota.",
+                &labels,
+            ),
+            events_out: metrics.counter(
+                "eddy_hub_outgoing_events_total",
+                "Events delivered to readers.",
+                &labels,
+            ),
         };
         Ok(Hub {
             quota: Mutex::new(Quota::new(meta.max_events_per_sec, meta.max_bytes_per_sec)),
@@ -157,17 +188,27 @@ impl Hub {
     }
 
     /// Sends `events` as one batch; all of them are stored, or none.
-    pub async fn send(&self, mut events: Vec<EventData>, target: SendTarget) -> Result<AppendResult> {
+    pub async fn send(
+        &self,
+        mut events: Vec<EventData>,
+        target: SendTarget,
+    ) -> Result<AppendResult> {
         if events.is_empty() {
-            return Err(HubError::InvalidArgument("a send must carry at least one event".into()));
+            return Err(HubError::InvalidArgument(
+                "a send must carry at least one event".into(),
+            ));
         }
         let size: u64 = events.iter().map(|e| e.size_estimate() as u64).sum();
         if size > self.max_batch_bytes {
-            return Err(HubError::BatchTooLarge { size, max: self.max_batch_bytes });
+            return Err(HubError::BatchTooLarge {
+                size,
+                max: self.max_batch_bytes,
+            });
         }
         let partition = match &target {
             SendTarget::Any => {
-                (self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count() as u64) as u32
+                (self.round_robin.fetch_add(1, Ordering::Relaxed) % self.partition_count() as u64)
+                    as u32
             }
             SendTarget::Key(key) => {
                 for e in events.iter_mut() {
@@ -183,7 +224,10 @@ impl Hub {
         if let Some(q) = self.quota.lock().unwrap().as_mut() {
             if let Err(detail) = q.try_take(Instant::now(), events.len() as u64, size) {
                 self.metrics.throttled.fetch_add(1, Ordering::Relaxed);
-                return Err(HubError::ServerBusy { hub: self.name(), detail });
+                return Err(HubError::ServerBusy {
+                    hub: self.name(),
+                    detail,
+                });
             }
         }
         let count = events.len() as u64;
@@ -196,7 +240,9 @@ impl Hub {
 
     /// Counts events handed to a reader (for `/metrics`).
     pub fn record_delivered(&self, n: usize) {
-        self.metrics.events_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.metrics
+            .events_out
+            .fetch_add(n as u64, Ordering::Relaxed);
     }
 
     pub fn partition_properties(&self, id: &str) -> Result<PartitionProperties> {
@@ -215,7 +261,11 @@ impl Hub {
         if meta.consumer_groups.iter().any(|g| g == group) {
             Ok(())
         } else {
-            Err(HubError::GroupNotFound { hub: meta.name.clone(), group: group.into(), existing: meta.consumer_groups.clone() })
+            Err(HubError::GroupNotFound {
+                hub: meta.name.clone(),
+                group: group.into(),
+                existing: meta.consumer_groups.clone(),
+            })
         }
     }
 
@@ -223,7 +273,10 @@ impl Hub {
         crate::validate_name("consumer group", group, 50)?;
         let mut meta = self.meta.write().unwrap();
         if meta.consumer_groups.iter().any(|g| g == group) {
-            return Err(HubError::GroupExists { hub: meta.name.clone(), group: group.into() });
+            return Err(HubError::GroupExists {
+                hub: meta.name.clone(),
+                group: group.into(),
+            });
         }
         if meta.consumer_groups.len() as u32 >= self.max_groups {
             return Err(HubError::InvalidArgument(format!(
@@ -239,7 +292,9 @@ impl Hub {
 
     pub fn delete_group(&self, group: &str) -> Result<()> {
         if group == DEFAULT_GROUP {
-            return Err(HubError::InvalidArgument("the $Default consumer group cannot be deleted".into()));
+            return Err(HubError::InvalidArgument(
+                "the $Default consumer group cannot be deleted".into(),
+            ));
         }
         self.check_group(group)?;
         let mut meta = self.meta.write().unwrap();
@@ -264,7 +319,11 @@ impl Hub {
         self.groups.ownership(group)
     }
 
-    pub fn claim_ownership(&self, group: &str, claims: &[OwnershipClaim]) -> Result<Vec<Ownership>> {
+    pub fn claim_ownership(
+        &self,
+        group: &str,
+        claims: &[OwnershipClaim],
+    ) -> Result<Vec<Ownership>> {
         self.check_group(group)?;
         for c in claims {
             self.partition_by_index(c.partition)?;
@@ -296,7 +355,9 @@ pub(crate) fn properties_of(hub: &str, partition: u32, info: LogInfo) -> Partiti
         id: partition.to_string(),
         begin_sequence_number: info.begin_sequence_number,
         last_enqueued_sequence_number: info.last.map_or(-1, |l| l.sequence_number as i64),
-        last_enqueued_offset: info.last.map_or_else(|| "-1".to_string(), |l| l.offset.to_string()),
+        last_enqueued_offset: info
+            .last
+            .map_or_else(|| "-1".to_string(), |l| l.offset.to_string()),
         last_enqueued_time_utc_ms: info.last.map(|l| l.enqueued_time_ms),
         is_empty: info.next_sequence_number == info.begin_sequence_number,
         size_bytes: info.size_bytes,

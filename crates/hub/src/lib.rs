@@ -46,8 +46,14 @@ pub(crate) fn validate_name(kind: &str, name: &str, max: usize) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= max
         && name.chars().all(ok_char)
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if valid {
         Ok(())
     } else {

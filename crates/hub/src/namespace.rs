@@ -34,7 +34,8 @@ impl Namespace {
                 continue;
             }
             let meta_path = entry.path().join("hub.json");
-            let bytes = std::fs::read(&meta_path).map_err(HubError::io(format!("read {}", meta_path.display())))?;
+            let bytes = std::fs::read(&meta_path)
+                .map_err(HubError::io(format!("read {}", meta_path.display())))?;
             let meta: HubMeta = serde_json::from_slice(&bytes).map_err(|e| HubError::Corrupt {
                 path: meta_path.display().to_string(),
                 position: e.column() as u64,
@@ -43,7 +44,12 @@ impl Namespace {
             let hub = Hub::open(&entry.path(), meta, &defaults, &metrics)?;
             hubs.insert(name, Arc::new(hub));
         }
-        Ok(Namespace { dir, defaults, metrics, hubs: RwLock::new(hubs) })
+        Ok(Namespace {
+            dir,
+            defaults,
+            metrics,
+            hubs: RwLock::new(hubs),
+        })
     }
 
     pub fn defaults(&self) -> &HubDefaults {
@@ -60,15 +66,19 @@ impl Namespace {
 
     pub fn get(&self, name: &str) -> Result<Arc<Hub>> {
         let hubs = self.hubs.read().unwrap();
-        hubs.get(name).cloned().ok_or_else(|| HubError::HubNotFound {
-            name: name.to_string(),
-            existing: hubs.keys().cloned().collect(),
-        })
+        hubs.get(name)
+            .cloned()
+            .ok_or_else(|| HubError::HubNotFound {
+                name: name.to_string(),
+                existing: hubs.keys().cloned().collect(),
+            })
     }
 
     pub fn create(&self, settings: &HubSettings) -> Result<Arc<Hub>> {
         crate::validate_name("event hub", &settings.name, 256)?;
-        let partitions = settings.partitions.unwrap_or(self.defaults.default_partitions);
+        let partitions = settings
+            .partitions
+            .unwrap_or(self.defaults.default_partitions);
         if partitions == 0 || partitions > self.defaults.max_partitions {
             return Err(HubError::InvalidArgument(format!(
                 "partition count must be between 1 and {} (hub.max_partitions), got {partitions}",
@@ -76,7 +86,9 @@ impl Namespace {
             )));
         }
         if settings.retention_hours == Some(0) {
-            return Err(HubError::InvalidArgument("retention_hours must be at least 1".into()));
+            return Err(HubError::InvalidArgument(
+                "retention_hours must be at least 1".into(),
+            ));
         }
         let mut groups = vec![DEFAULT_GROUP.to_string()];
         for g in &settings.consumer_groups {
@@ -100,7 +112,9 @@ impl Namespace {
             name: settings.name.clone(),
             created_at_ms: crate::now_ms(),
             partition_count: partitions,
-            retention_hours: settings.retention_hours.unwrap_or(self.defaults.default_retention_hours),
+            retention_hours: settings
+                .retention_hours
+                .unwrap_or(self.defaults.default_retention_hours),
             retention_bytes: settings.retention_bytes,
             consumer_groups: groups,
             max_events_per_sec: settings.max_events_per_sec,
@@ -134,7 +148,10 @@ impl Namespace {
         let hub = {
             let mut hubs = self.hubs.write().unwrap();
             let existing: Vec<String> = hubs.keys().cloned().collect();
-            hubs.remove(name).ok_or_else(|| HubError::HubNotFound { name: name.to_string(), existing })?
+            hubs.remove(name).ok_or_else(|| HubError::HubNotFound {
+                name: name.to_string(),
+                existing,
+            })?
         };
         hub.close();
         self.metrics.remove_labelled("hub", name);

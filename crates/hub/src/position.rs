@@ -12,10 +12,19 @@ pub enum Position {
     Earliest,
     /// Only events enqueued after the reader starts.
     Latest,
-    Sequence { seq: u64, inclusive: bool },
-    Offset { offset: u64, inclusive: bool },
+    Sequence {
+        seq: u64,
+        inclusive: bool,
+    },
+    Offset {
+        offset: u64,
+        inclusive: bool,
+    },
     /// Milliseconds since the Unix epoch.
-    EnqueuedTime { ms: i64, inclusive: bool },
+    EnqueuedTime {
+        ms: i64,
+        inclusive: bool,
+    },
 }
 
 impl FromStr for Position {
@@ -42,12 +51,21 @@ impl FromStr for Position {
             None => (true, rest.trim()),
         };
         match kind.to_ascii_lowercase().as_str() {
-            "seq" | "sequence" => Ok(Position::Sequence { seq: value.parse().map_err(|_| bad())?, inclusive }),
-            "offset" => Ok(Position::Offset { offset: value.parse().map_err(|_| bad())?, inclusive }),
+            "seq" | "sequence" => Ok(Position::Sequence {
+                seq: value.parse().map_err(|_| bad())?,
+                inclusive,
+            }),
+            "offset" => Ok(Position::Offset {
+                offset: value.parse().map_err(|_| bad())?,
+                inclusive,
+            }),
             "time" => {
                 let ms = match value.parse::<i64>() {
                     Ok(ms) => ms,
-                    Err(_) => DateTime::parse_from_rfc3339(value).map_err(|_| bad())?.with_timezone(&Utc).timestamp_millis(),
+                    Err(_) => DateTime::parse_from_rfc3339(value)
+                        .map_err(|_| bad())?
+                        .with_timezone(&Utc)
+                        .timestamp_millis(),
                 };
                 Ok(Position::EnqueuedTime { ms, inclusive })
             }
@@ -63,7 +81,9 @@ impl fmt::Display for Position {
             Position::Earliest => write!(f, "earliest"),
             Position::Latest => write!(f, "latest"),
             Position::Sequence { seq, inclusive } => write!(f, "seq:{}{seq}", gt(*inclusive)),
-            Position::Offset { offset, inclusive } => write!(f, "offset:{}{offset}", gt(*inclusive)),
+            Position::Offset { offset, inclusive } => {
+                write!(f, "offset:{}{offset}", gt(*inclusive))
+            }
             Position::EnqueuedTime { ms, inclusive } => write!(f, "time:{}{ms}", gt(*inclusive)),
         }
     }
@@ -78,12 +98,33 @@ mod tests {
         assert_eq!("earliest".parse::<Position>().unwrap(), Position::Earliest);
         assert_eq!("-1".parse::<Position>().unwrap(), Position::Earliest);
         assert_eq!("@latest".parse::<Position>().unwrap(), Position::Latest);
-        assert_eq!("seq:5".parse::<Position>().unwrap(), Position::Sequence { seq: 5, inclusive: true });
-        assert_eq!("seq:>5".parse::<Position>().unwrap(), Position::Sequence { seq: 5, inclusive: false });
-        assert_eq!("offset:>96".parse::<Position>().unwrap(), Position::Offset { offset: 96, inclusive: false });
+        assert_eq!(
+            "seq:5".parse::<Position>().unwrap(),
+            Position::Sequence {
+                seq: 5,
+                inclusive: true
+            }
+        );
+        assert_eq!(
+            "seq:>5".parse::<Position>().unwrap(),
+            Position::Sequence {
+                seq: 5,
+                inclusive: false
+            }
+        );
+        assert_eq!(
+            "offset:>96".parse::<Position>().unwrap(),
+            Position::Offset {
+                offset: 96,
+                inclusive: false
+            }
+        );
         assert_eq!(
             "time:2024-01-01T00:00:00Z".parse::<Position>().unwrap(),
-            Position::EnqueuedTime { ms: 1_704_067_200_000, inclusive: true }
+            Position::EnqueuedTime {
+                ms: 1_704_067_200_000,
+                inclusive: true
+            }
         );
         for p in ["seq:>5", "offset:7", "time:>1700000000000", "latest"] {
             assert_eq!(p.parse::<Position>().unwrap().to_string(), p);

@@ -60,7 +60,10 @@ mod tests {
         let mut q = Quota::new(Some(100), None).unwrap();
         assert!(q.try_take(t0, 60, 0).is_ok());
         assert!(q.try_take(t0, 60, 0).is_err(), "only 40 left");
-        assert!(q.try_take(t0 + Duration::from_millis(200), 60, 0).is_ok(), "40 + 20 refilled");
+        assert!(
+            q.try_take(t0 + Duration::from_millis(200), 60, 0).is_ok(),
+            "40 + 20 refilled"
+        );
         assert!(q.try_take(t0 + Duration::from_millis(200), 1, 0).is_err());
     }
 
@@ -69,6 +72,9 @@ mod tests {
         let t0 = Instant::now();
         let mut q = Quota::new(None, Some(1000)).unwrap();
         assert!(q.try_take(t0, 1, 5000).is_ok());
-        assert!(q.try_take(t0 + Duration::from_secs(1), 1, 10).is_err(), "in debt");
+        assert!(
+            q.try_take(t0 + Duration::from_secs(1), 1, 10).is_err(),
+            "in debt"
+        );
     }
 }

@@ -83,7 +83,10 @@ pub fn property_from_json(v: &Value) -> Result<PropertyValue, String> {
         Value::Bool(b) => Ok(PropertyValue::Bool(*b)),
         Value::Number(n) => match n.as_i64() {
             Some(i) => Ok(PropertyValue::Long(i)),
-            None => n.as_f64().map(PropertyValue::Double).ok_or_else(|| format!("number {n} is out of range")),
+            None => n
+                .as_f64()
+                .map(PropertyValue::Double)
+                .ok_or_else(|| format!("number {n} is out of range")),
         },
         Value::Object(o) => {
             let kind = o.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -121,18 +124,27 @@ pub fn property_to_json(v: &PropertyValue) -> Value {
         PropertyValue::Bytes(b) => {
             serde_json::json!({"type": "bytes", "value": base64::engine::general_purpose::STANDARD.encode(b)})
         }
-        PropertyValue::Timestamp(ms) => serde_json::json!({"type": "timestamp", "value": rfc3339_ms(*ms)}),
+        PropertyValue::Timestamp(ms) => {
+            serde_json::json!({"type": "timestamp", "value": rfc3339_ms(*ms)})
+        }
     }
 }
 
 pub fn properties_from_json(map: &Map<String, Value>) -> Result<Properties, String> {
     map.iter()
-        .map(|(k, v)| property_from_json(v).map(|p| (k.clone(), p)).map_err(|e| format!("property '{k}': {e}")))
+        .map(|(k, v)| {
+            property_from_json(v)
+                .map(|p| (k.clone(), p))
+                .map_err(|e| format!("property '{k}': {e}"))
+        })
         .collect()
 }
 
 pub fn properties_to_json(props: &Properties) -> Map<String, Value> {
-    props.iter().map(|(k, v)| (k.clone(), property_to_json(v))).collect()
+    props
+        .iter()
+        .map(|(k, v)| (k.clone(), property_to_json(v)))
+        .collect()
 }
 
 impl EventJson {
@@ -146,7 +158,11 @@ impl EventJson {
                 .map_err(|e| format!("body_base64 is not base64: {e}"))?,
             (None, None) => Vec::new(),
         };
-        Ok(EventData { body: body.into(), properties: properties_from_json(&self.properties)?, partition_key: None })
+        Ok(EventData {
+            body: body.into(),
+            properties: properties_from_json(&self.properties)?,
+            partition_key: None,
+        })
     }
 }
 
@@ -154,7 +170,10 @@ impl From<&ReceivedEvent> for ReceivedJson {
     fn from(e: &ReceivedEvent) -> Self {
         let (body, body_base64) = match std::str::from_utf8(&e.data.body) {
             Ok(s) => (Some(s.to_string()), None),
-            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&e.data.body))),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(&e.data.body)),
+            ),
         };
         ReceivedJson {
             partition_id: e.partition.to_string(),
@@ -197,15 +216,27 @@ mod tests {
         let map = json!({"ok": 1, "bad": null}).as_object().unwrap().clone();
         let err = properties_from_json(&map).unwrap_err();
         assert!(err.contains("'bad'") && err.contains("null"), "{err}");
-        let map = json!({"t": {"type": "timestamp", "value": "yesterday"}}).as_object().unwrap().clone();
+        let map = json!({"t": {"type": "timestamp", "value": "yesterday"}})
+            .as_object()
+            .unwrap()
+            .clone();
         assert!(properties_from_json(&map).unwrap_err().contains("RFC 3339"));
     }
 
     #[test]
     fn json_bodies_are_stored_as_text() {
-        let e = EventJson { body: Some(json!({"a": 1})), ..Default::default() }.into_event().unwrap();
+        let e = EventJson {
+            body: Some(json!({"a": 1})),
+            ..Default::default()
+        }
+        .into_event()
+        .unwrap();
         assert_eq!(&e.body[..], br#"{"a":1}"#);
-        let both = EventJson { body: Some(json!("x")), body_base64: Some("eA==".into()), ..Default::default() };
+        let both = EventJson {
+            body: Some(json!("x")),
+            body_base64: Some("eA==".into()),
+            ..Default::default()
+        };
         assert!(both.into_event().is_err());
     }
 }

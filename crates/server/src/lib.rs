@@ -24,7 +24,10 @@ pub enum ServerError {
     #[error(transparent)]
     Hub(#[from] eddy_hub::HubError),
     #[error("cannot listen on {addr}: {source} (choose another port with --http-port or EDDY_HTTP_PORT)")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -42,7 +45,9 @@ impl Server {
     /// Recovers state from the data directory and binds the listeners.
     pub async fn start(config: &Config) -> Result<Server, ServerError> {
         let metrics = Metrics::new();
-        metrics.gauge("eddy_up", "1 while the server runs.", &[]).store(1, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .gauge("eddy_up", "1 while the server runs.", &[])
+            .store(1, std::sync::atomic::Ordering::Relaxed);
         let data_dir = config.data_dir.clone();
         let defaults = config.hub.clone();
         let m = metrics.clone();
@@ -53,7 +58,10 @@ impl Server {
         let addr = format!("{}:{}", config.http.host, config.http.port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
-            .map_err(|source| ServerError::Bind { addr: addr.clone(), source })?;
+            .map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         Ok(Server {
             http_addr,
@@ -66,7 +74,10 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and
     /// flushes every partition log.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
         let ns = self.ns.clone();
         let retention = {
             let ns = ns.clone();
@@ -76,15 +87,25 @@ impl Server {
                 loop {
                     tick.tick().await;
                     let ns = ns.clone();
-                    let _ = tokio::task::spawn_blocking(move || ns.enforce_retention(eddy_hub::now_ms())).await;
+                    let _ = tokio::task::spawn_blocking(move || {
+                        ns.enforce_retention(eddy_hub::now_ms())
+                    })
+                    .await;
                 }
             })
         };
-        let app = http::router(http::AppState { ns: ns.clone(), metrics: self.metrics.clone() });
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let app = http::router(http::AppState {
+            ns: ns.clone(),
+            metrics: self.metrics.clone(),
+        });
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
         retention.abort();
         tracing::info!("HTTP stopped; flushing partition logs");
-        tokio::task::spawn_blocking(move || ns.close()).await.expect("close task");
+        tokio::task::spawn_blocking(move || ns.close())
+            .await
+            .expect("close task");
         served.map_err(ServerError::Serve)
     }
 }

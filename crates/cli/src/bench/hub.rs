@@ -56,7 +56,10 @@ struct RunStats {
 }
 
 fn event_body(bytes: usize, i: usize) -> String {
-    let head = format!("{{\"deviceId\":\"contoso-device-id-{:06}\",\"type\":\"TEMP\",\"value\":21.5,\"pad\":\"", i % 1000);
+    let head = format!(
+        "{{\"deviceId\":\"contoso-device-id-{:06}\",\"type\":\"TEMP\",\"value\":21.5,\"pad\":\"",
+        i % 1000
+    );
     let pad = bytes.saturating_sub(head.len() + 2);
     format!("{head}{}\"}}", "x".repeat(pad))
 }
@@ -69,7 +72,14 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
     sorted[idx] as f64 / 1000.0
 }
 
-fn summarize(system: &str, mode: &str, producers: usize, args: &HubBenchArgs, mut s: RunStats, proc_stats: Option<(f64, u64)>) -> Value {
+fn summarize(
+    system: &str,
+    mode: &str,
+    producers: usize,
+    args: &HubBenchArgs,
+    mut s: RunStats,
+    proc_stats: Option<(f64, u64)>,
+) -> Value {
     s.latencies_us.sort_unstable();
     let eps = s.events as f64 / s.seconds;
     json!({
@@ -100,7 +110,13 @@ fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm_kb = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    let hwm_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()?;
     Some((ticks / 100.0, hwm_kb * 1024))
 }
 
@@ -113,7 +129,9 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
         args.duration_secs = 2;
         args.producers = vec![1, 4];
     }
-    let tmp = tempfile::Builder::new().prefix("eddy-bench-").tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("eddy-bench-")
+        .tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
     let mut results = Vec::new();
     let mut modes = vec!["durable"];
     if !args.no_lazy {
@@ -123,7 +141,9 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
         for &p in &args.producers {
             sync_disk();
             let dir = tmp.path().join(format!("eddy-{mode}-{p}"));
-            let r = bench_eddy(&args, &dir, mode, p).await.with_context(|| format!("eddy {mode} with {p} producers"))?;
+            let r = bench_eddy(&args, &dir, mode, p)
+                .await
+                .with_context(|| format!("eddy {mode} with {p} producers"))?;
             eprintln!("{r}");
             results.push(r);
             let _ = std::fs::remove_dir_all(&dir);
@@ -132,7 +152,10 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
     let mut nats_note = Value::Null;
     if !args.no_nats {
         match which("nats-server") {
-            None => nats_note = json!("nats-server not found (apt-get install nats-server); peer skipped"),
+            None => {
+                nats_note =
+                    json!("nats-server not found (apt-get install nats-server); peer skipped")
+            }
             Some(bin) => {
                 for mode in ["default", "durable"] {
                     for &p in &args.producers {
@@ -205,7 +228,12 @@ fn which(bin: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-async fn bench_eddy(args: &HubBenchArgs, dir: &Path, mode: &str, producers: usize) -> Result<Value> {
+async fn bench_eddy(
+    args: &HubBenchArgs,
+    dir: &Path,
+    mode: &str,
+    producers: usize,
+) -> Result<Value> {
     let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(exe)
         .args(["serve", "--http-port", "0", "--fsync", mode, "--data-dir"])
@@ -216,18 +244,29 @@ async fn bench_eddy(args: &HubBenchArgs, dir: &Path, mode: &str, producers: usiz
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().context("server pid")?;
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("server stdout")?).lines();
+    let mut lines =
+        tokio::io::BufReader::new(child.stdout.take().context("server stdout")?).lines();
     let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await??.context("server exited")?;
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await??
+            .context("server exited")?;
         if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let client = Client::new(&format!("http://{addr}"));
     client.wait_ready(Duration::from_secs(30)).await?;
-    client.create_hub("bench", &json!({"partitions": args.partitions})).await?;
-    let bodies: Vec<Value> = (0..args.batch).map(|i| json!({"body": event_body(args.event_bytes, i)})).collect();
+    client
+        .create_hub("bench", &json!({"partitions": args.partitions}))
+        .await?;
+    let bodies: Vec<Value> = (0..args.batch)
+        .map(|i| json!({"body": event_body(args.event_bytes, i)}))
+        .collect();
     let payload = bytes::Bytes::from(serde_json::to_vec(&json!({"events": bodies}))?);
     let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
     let stats = drive(producers, args.duration_secs, args.batch, move |_| {
@@ -244,9 +283,14 @@ async fn bench_eddy(args: &HubBenchArgs, dir: &Path, mode: &str, producers: usiz
 /// Stops a child server with SIGTERM (graceful flush), then waits.
 async fn stop_gracefully(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
     }
-    if tokio::time::timeout(Duration::from_secs(20), child.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
     }
 }
@@ -276,7 +320,12 @@ where
             (lat, errors)
         }));
     }
-    let mut stats = RunStats { events: 0, seconds: 0.0, latencies_us: Vec::new(), errors: 0 };
+    let mut stats = RunStats {
+        events: 0,
+        seconds: 0.0,
+        latencies_us: Vec::new(),
+        errors: 0,
+    };
     for t in tasks {
         if let Ok((lat, errors)) = t.await {
             stats.events += lat.len() as u64 * batch as u64;
@@ -288,14 +337,28 @@ where
     stats
 }
 
-async fn bench_nats(args: &HubBenchArgs, bin: &Path, dir: &Path, mode: &str, producers: usize) -> Result<Value> {
+async fn bench_nats(
+    args: &HubBenchArgs,
+    bin: &Path,
+    dir: &Path,
+    mode: &str,
+    producers: usize,
+) -> Result<Value> {
     std::fs::create_dir_all(dir)?;
     if mode == "durable" {
         // One fsync per write on this directory: JetStream's durable-per-message mode
         // on a server without sync_interval.
-        let ok = std::process::Command::new("chattr").arg("+S").arg(dir).status().map(|s| s.success()).unwrap_or(false);
+        let ok = std::process::Command::new("chattr")
+            .arg("+S")
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         if !ok {
-            bail!("chattr +S failed on {} (needs ext4 and root)", dir.display());
+            bail!(
+                "chattr +S failed on {} (needs ext4 and root)",
+                dir.display()
+            );
         }
     }
     let port = free_port()?;
@@ -327,7 +390,11 @@ async fn bench_nats(args: &HubBenchArgs, bin: &Path, dir: &Path, mode: &str, pro
     })
     .await
     .map_err(|e| anyhow::anyhow!("create stream: {e}"))?;
-    let payloads: Arc<Vec<bytes::Bytes>> = Arc::new((0..args.batch).map(|i| bytes::Bytes::from(event_body(args.event_bytes, i))).collect());
+    let payloads: Arc<Vec<bytes::Bytes>> = Arc::new(
+        (0..args.batch)
+            .map(|i| bytes::Bytes::from(event_body(args.event_bytes, i)))
+            .collect(),
+    );
     let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
     let stats = drive(producers, args.duration_secs, args.batch, move |_| {
         let js = js.clone();
@@ -335,7 +402,11 @@ async fn bench_nats(args: &HubBenchArgs, bin: &Path, dir: &Path, mode: &str, pro
         async move {
             let mut acks = Vec::with_capacity(payloads.len());
             for p in payloads.iter() {
-                acks.push(js.publish("bench", p.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+                acks.push(
+                    js.publish("bench", p.clone())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                );
             }
             for a in acks {
                 a.await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -346,12 +417,24 @@ async fn bench_nats(args: &HubBenchArgs, bin: &Path, dir: &Path, mode: &str, pro
     .await;
     let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
     let _ = child.kill().await;
-    let _ = std::process::Command::new("chattr").arg("-S").arg(dir).status();
-    Ok(summarize("nats-jetstream", mode, producers, args, stats, usage))
+    let _ = std::process::Command::new("chattr")
+        .arg("-S")
+        .arg(dir)
+        .status();
+    Ok(summarize(
+        "nats-jetstream",
+        mode,
+        producers,
+        args,
+        stats,
+        usage,
+    ))
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[cfg(test)]

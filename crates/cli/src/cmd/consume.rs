@@ -53,10 +53,17 @@ pub async fn run(client: &Client, args: ConsumeArgs) -> Result<()> {
     let opts = ConsumerOptions {
         hub: args.hub.clone(),
         group: args.group.clone(),
-        partitions: if args.partitions.is_empty() { None } else { Some(args.partitions.clone()) },
+        partitions: if args.partitions.is_empty() {
+            None
+        } else {
+            Some(args.partitions.clone())
+        },
         from: args.from.clone(),
         checkpoint: args.checkpoint,
-        owner_id: args.owner_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        owner_id: args
+            .owner_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         balance_interval: Duration::from_millis(args.balance_interval_ms.max(10)),
         ownership_expiry: Duration::from_millis(args.ownership_expiry_ms),
         batch: 300,
@@ -73,15 +80,24 @@ fn print_event(e: &ReceivedJson, output: Output) {
     match output {
         Output::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
         Output::Text => {
-            let body = e.body.clone().unwrap_or_else(|| format!("base64:{}", e.body_base64.clone().unwrap_or_default()));
-            println!("Received the event: \"{body}\" from the partition with ID: \"{}\"", e.partition_id);
+            let body = e
+                .body
+                .clone()
+                .unwrap_or_else(|| format!("base64:{}", e.body_base64.clone().unwrap_or_default()));
+            println!(
+                "Received the event: \"{body}\" from the partition with ID: \"{}\"",
+                e.partition_id
+            );
             println!(
                 "  properties: {}  sequence_number: {}  offset: {}  enqueued_time: {}{}",
                 serde_json::Value::Object(e.properties.clone()),
                 e.sequence_number,
                 e.offset,
                 e.enqueued_time,
-                e.partition_key.as_ref().map(|k| format!("  partition_key: {k}")).unwrap_or_default()
+                e.partition_key
+                    .as_ref()
+                    .map(|k| format!("  partition_key: {k}"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -64,7 +64,10 @@ pub async fn run(client: &Client, cmd: HubCommand) -> Result<()> {
                 "max_bytes_per_sec": max_bytes_per_sec,
             });
             let hub = client.create_hub(&name, &body).await?;
-            println!("created event hub '{name}' with {} partitions", hub["partition_count"]);
+            println!(
+                "created event hub '{name}' with {} partitions",
+                hub["partition_count"]
+            );
         }
         HubCommand::List => {
             let hubs = client.list_hubs().await?;
@@ -73,19 +76,42 @@ pub async fn run(client: &Client, cmd: HubCommand) -> Result<()> {
                 .map(|h| {
                     let events: i64 = h["partitions"]
                         .as_array()
-                        .map(|ps| ps.iter().map(|p| p["last_enqueued_sequence_number"].as_i64().unwrap_or(-1) + 1 - p["begin_sequence_number"].as_i64().unwrap_or(0)).sum())
+                        .map(|ps| {
+                            ps.iter()
+                                .map(|p| {
+                                    p["last_enqueued_sequence_number"].as_i64().unwrap_or(-1) + 1
+                                        - p["begin_sequence_number"].as_i64().unwrap_or(0)
+                                })
+                                .sum()
+                        })
                         .unwrap_or(0);
                     vec![
                         text(&h["name"]),
                         text(&h["partition_count"]),
                         text(&h["retention_hours"]),
-                        h["consumer_groups"].as_array().map(|g| g.iter().map(text).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+                        h["consumer_groups"]
+                            .as_array()
+                            .map(|g| g.iter().map(text).collect::<Vec<_>>().join(","))
+                            .unwrap_or_default(),
                         events.to_string(),
                         text(&h["created_at"]),
                     ]
                 })
                 .collect();
-            print!("{}", table::render(&["name", "partitions", "retention_h", "consumer_groups", "events", "created_at"], &rows));
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "name",
+                        "partitions",
+                        "retention_h",
+                        "consumer_groups",
+                        "events",
+                        "created_at"
+                    ],
+                    &rows
+                )
+            );
         }
         HubCommand::Show { name, json } => {
             let hub = client.show_hub(&name).await?;
@@ -95,11 +121,21 @@ pub async fn run(client: &Client, cmd: HubCommand) -> Result<()> {
             }
             println!("event hub:        {}", text(&hub["name"]));
             println!("created at:       {}", text(&hub["created_at"]));
-            println!("retention:        {} h{}", text(&hub["retention_hours"]), match hub["retention_bytes"].as_u64() {
-                Some(b) => format!(", {b} bytes per partition"),
-                None => String::new(),
-            });
-            println!("consumer groups:  {}", hub["consumer_groups"].as_array().map(|g| g.iter().map(text).collect::<Vec<_>>().join(", ")).unwrap_or_default());
+            println!(
+                "retention:        {} h{}",
+                text(&hub["retention_hours"]),
+                match hub["retention_bytes"].as_u64() {
+                    Some(b) => format!(", {b} bytes per partition"),
+                    None => String::new(),
+                }
+            );
+            println!(
+                "consumer groups:  {}",
+                hub["consumer_groups"]
+                    .as_array()
+                    .map(|g| g.iter().map(text).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            );
             let rows: Vec<Vec<String>> = hub["partitions"]
                 .as_array()
                 .map(|ps| {
@@ -118,7 +154,21 @@ pub async fn run(client: &Client, cmd: HubCommand) -> Result<()> {
                         .collect()
                 })
                 .unwrap_or_default();
-            print!("{}", table::render(&["partition", "begin_seq", "last_seq", "last_offset", "last_enqueued_time_utc", "empty", "bytes"], &rows));
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "partition",
+                        "begin_seq",
+                        "last_seq",
+                        "last_offset",
+                        "last_enqueued_time_utc",
+                        "empty",
+                        "bytes"
+                    ],
+                    &rows
+                )
+            );
         }
         HubCommand::Delete { name } => {
             client.delete_hub(&name).await?;

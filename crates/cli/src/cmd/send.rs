@@ -36,7 +36,9 @@ pub struct SendArgs {
 
 /// Parses `NAME=VALUE` / `NAME:TYPE=VALUE` into a JSON property value.
 pub fn parse_property(spec: &str) -> Result<(String, Value)> {
-    let (lhs, value) = spec.split_once('=').with_context(|| format!("property '{spec}' must look like NAME=VALUE"))?;
+    let (lhs, value) = spec
+        .split_once('=')
+        .with_context(|| format!("property '{spec}' must look like NAME=VALUE"))?;
     let (name, kind) = match lhs.split_once(':') {
         Some((n, k)) => (n, k),
         None => (lhs, "string"),
@@ -46,11 +48,25 @@ pub fn parse_property(spec: &str) -> Result<(String, Value)> {
     }
     let v = match kind {
         "string" | "str" => Value::String(value.into()),
-        "long" | "int" => Value::from(value.parse::<i64>().with_context(|| format!("'{value}' is not a long"))?),
-        "double" | "real" => Value::from(value.parse::<f64>().with_context(|| format!("'{value}' is not a double"))?),
-        "bool" => Value::Bool(value.parse().with_context(|| format!("'{value}' is not true/false"))?),
+        "long" | "int" => Value::from(
+            value
+                .parse::<i64>()
+                .with_context(|| format!("'{value}' is not a long"))?,
+        ),
+        "double" | "real" => Value::from(
+            value
+                .parse::<f64>()
+                .with_context(|| format!("'{value}' is not a double"))?,
+        ),
+        "bool" => Value::Bool(
+            value
+                .parse()
+                .with_context(|| format!("'{value}' is not true/false"))?,
+        ),
         "timestamp" | "datetime" => serde_json::json!({"type": "timestamp", "value": value}),
-        other => bail!("unknown property type '{other}': use string, long, double, bool or timestamp"),
+        other => {
+            bail!("unknown property type '{other}': use string, long, double, bool or timestamp")
+        }
     };
     Ok((name.to_string(), v))
 }
@@ -66,7 +82,9 @@ pub async fn run(client: &Client, args: SendArgs) -> Result<()> {
         let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("open {}", file.display()))?))
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(file).with_context(|| format!("open {}", file.display()))?,
+            ))
         };
         for line in reader.lines() {
             let line = line?;
@@ -81,9 +99,13 @@ pub async fn run(client: &Client, args: SendArgs) -> Result<()> {
     let mut events = Vec::with_capacity(lines.len());
     for (i, line) in lines.into_iter().enumerate() {
         let mut e = if args.event_json {
-            serde_json::from_str::<EventJson>(&line).with_context(|| format!("line {}: not an event object", i + 1))?
+            serde_json::from_str::<EventJson>(&line)
+                .with_context(|| format!("line {}: not an event object", i + 1))?
         } else {
-            EventJson { body: Some(Value::String(line)), ..Default::default() }
+            EventJson {
+                body: Some(Value::String(line)),
+                ..Default::default()
+            }
         };
         for (k, v) in &props {
             e.properties.entry(k.clone()).or_insert(v.clone());
@@ -119,7 +141,10 @@ mod tests {
 
     #[test]
     fn property_specs() {
-        assert_eq!(parse_property("Table=T").unwrap(), ("Table".into(), Value::String("T".into())));
+        assert_eq!(
+            parse_property("Table=T").unwrap(),
+            ("Table".into(), Value::String("T".into()))
+        );
         assert_eq!(parse_property("n:long=5").unwrap().1, Value::from(5));
         assert!(parse_property("n:long=x").is_err());
         assert!(parse_property("novalue").is_err());

@@ -73,7 +73,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let addr = server.http_addr;
     println!("eddy: data directory {}", config.data_dir.display());
     println!("eddy: http listening on {addr} (health: http://{addr}/health, metrics: http://{addr}/metrics)");
-    println!("eddy: hub fsync mode {:?}; {} hub(s)", config.hub.fsync, server.ns.names().len());
+    println!(
+        "eddy: hub fsync mode {:?}; {} hub(s)",
+        config.hub.fsync,
+        server.ns.names().len()
+    );
     println!("eddy: ready");
     server.run(shutdown_signal()).await?;
     println!("eddy: stopped cleanly");

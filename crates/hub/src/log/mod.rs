@@ -103,7 +103,10 @@ impl PartitionLog {
                     return Err(HubError::Corrupt {
                         path: path.display().to_string(),
                         position: 0,
-                        detail: format!("segment does not follow the previous one (expected sequence {})", prev.next_seq),
+                        detail: format!(
+                            "segment does not follow the previous one (expected sequence {})",
+                            prev.next_seq
+                        ),
                     });
                 }
                 if !prev.index_path().exists() {
@@ -117,10 +120,20 @@ impl PartitionLog {
         }
         let last_event = read::last_event(&segments, partition)?;
         let next_seq = segments.last().map_or(0, |s| s.next_seq);
-        let state = Arc::new(RwLock::new(LogState { segments, last_event }));
+        let state = Arc::new(RwLock::new(LogState {
+            segments,
+            last_event,
+        }));
         let (watch_tx, published) = tokio::sync::watch::channel(next_seq);
         let (tx, rx) = std::sync::mpsc::channel();
-        let thread = writer::spawn(dir.to_path_buf(), partition, state.clone(), rx, watch_tx, options)?;
+        let thread = writer::spawn(
+            dir.to_path_buf(),
+            partition,
+            state.clone(),
+            rx,
+            watch_tx,
+            options,
+        )?;
         Ok(PartitionLog {
             partition,
             dir: dir.to_path_buf(),
@@ -143,13 +156,16 @@ impl PartitionLog {
     /// in lazy mode) and visible to readers.
     pub async fn append(&self, events: Vec<EventData>) -> Result<AppendResult> {
         if events.is_empty() {
-            return Err(HubError::InvalidArgument("a send must carry at least one event".into()));
+            return Err(HubError::InvalidArgument(
+                "a send must carry at least one event".into(),
+            ));
         }
         let (reply, rx) = tokio::sync::oneshot::channel();
         {
             let tx = self.tx.lock().unwrap();
             let tx = tx.as_ref().ok_or(HubError::ShuttingDown)?;
-            tx.send(writer::Request { events, reply }).map_err(|_| HubError::ShuttingDown)?;
+            tx.send(writer::Request { events, reply })
+                .map_err(|_| HubError::ShuttingDown)?;
         }
         rx.await.map_err(|_| HubError::ShuttingDown)?
     }
@@ -173,7 +189,11 @@ impl PartitionLog {
     /// Deletes whole sealed segments that are older than `cutoff_ms` (every event in
     /// them enqueued before it) or that push the log over `max_bytes`. The active
     /// segment is never deleted. Returns how many segments were removed.
-    pub fn enforce_retention(&self, cutoff_ms: Option<i64>, max_bytes: Option<u64>) -> Result<usize> {
+    pub fn enforce_retention(
+        &self,
+        cutoff_ms: Option<i64>,
+        max_bytes: Option<u64>,
+    ) -> Result<usize> {
         let mut removed = Vec::new();
         {
             let mut state = self.state.write().unwrap();

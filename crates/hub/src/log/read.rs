@@ -24,19 +24,30 @@ struct SegmentView {
     start_pos: u64,
 }
 
-fn read_batch(view: &SegmentView, pos: u64, header: &BatchHeader, partition: u32) -> Result<Vec<ReceivedEvent>> {
+fn read_batch(
+    view: &SegmentView,
+    pos: u64,
+    header: &BatchHeader,
+    partition: u32,
+) -> Result<Vec<ReceivedEvent>> {
     let mut buf = vec![0u8; header.total_len() as usize];
-    view.file.read_exact_at(&mut buf, pos).map_err(HubError::io(format!("read {}", view.path)))?;
-    codec::decode_batch(Bytes::from(buf), partition, view.base_offset + pos).map_err(|e| HubError::Corrupt {
-        path: view.path.clone(),
-        position: pos,
-        detail: format!("{e:?}"),
+    view.file
+        .read_exact_at(&mut buf, pos)
+        .map_err(HubError::io(format!("read {}", view.path)))?;
+    codec::decode_batch(Bytes::from(buf), partition, view.base_offset + pos).map_err(|e| {
+        HubError::Corrupt {
+            path: view.path.clone(),
+            position: pos,
+            detail: format!("{e:?}"),
+        }
     })
 }
 
 fn header_at(view: &SegmentView, pos: u64) -> Result<BatchHeader> {
     let mut buf = [0u8; codec::HEADER_LEN];
-    view.file.read_exact_at(&mut buf, pos).map_err(HubError::io(format!("read {}", view.path)))?;
+    view.file
+        .read_exact_at(&mut buf, pos)
+        .map_err(HubError::io(format!("read {}", view.path)))?;
     BatchHeader::parse(&buf).ok_or_else(|| HubError::Corrupt {
         path: view.path.clone(),
         position: pos,
@@ -56,7 +67,9 @@ fn view(seg: &Segment, start_pos: u64) -> SegmentView {
 
 /// The last event of the log, found by decoding its last batch.
 pub(super) fn last_event(segments: &[Segment], partition: u32) -> Result<Option<LastEvent>> {
-    let Some(seg) = segments.iter().rev().find(|s| s.len > 0) else { return Ok(None) };
+    let Some(seg) = segments.iter().rev().find(|s| s.len > 0) else {
+        return Ok(None);
+    };
     let v = view(seg, seg.index.last().map_or(0, |e| e.pos));
     let mut pos = v.start_pos;
     let mut last = None;
@@ -65,7 +78,9 @@ pub(super) fn last_event(segments: &[Segment], partition: u32) -> Result<Option<
         last = Some((pos, h));
         pos += h.total_len();
     }
-    let Some((pos, h)) = last else { return Ok(None) };
+    let Some((pos, h)) = last else {
+        return Ok(None);
+    };
     let events = read_batch(&v, pos, &h, partition)?;
     Ok(events.last().map(|e| LastEvent {
         sequence_number: e.sequence_number,
@@ -83,7 +98,11 @@ impl PartitionLog {
             Position::Earliest => Ok(begin),
             Position::Latest => Ok(next),
             Position::Sequence { seq, inclusive } => {
-                let start = if inclusive { seq } else { seq.saturating_add(1) };
+                let start = if inclusive {
+                    seq
+                } else {
+                    seq.saturating_add(1)
+                };
                 if start > next {
                     return Err(HubError::InvalidArgument(format!(
                         "sequence number {seq} is beyond the end of partition {}: the last sequence number is {}",
@@ -93,7 +112,9 @@ impl PartitionLog {
                 }
                 Ok(start.max(begin))
             }
-            Position::Offset { offset, inclusive } => self.resolve_offset(offset, inclusive, begin, next),
+            Position::Offset { offset, inclusive } => {
+                self.resolve_offset(offset, inclusive, begin, next)
+            }
             Position::EnqueuedTime { ms, inclusive } => self.resolve_time(ms, inclusive, next),
         }
     }
@@ -121,7 +142,11 @@ impl PartitionLog {
                 .collect()
         };
         for v in &views {
-            let mut pos = if offset >= v.base_offset { v.start_pos } else { 0 };
+            let mut pos = if offset >= v.base_offset {
+                v.start_pos
+            } else {
+                0
+            };
             while pos < v.len {
                 let h = header_at(v, pos)?;
                 if v.base_offset + pos + h.total_len() <= offset {
@@ -164,7 +189,12 @@ impl PartitionLog {
 
     /// Up to `max_events` events from `from_seq` on (from the first retained event
     /// if `from_seq` was already deleted), stopping early past `max_bytes` of bodies.
-    pub fn read(&self, from_seq: u64, max_events: usize, max_bytes: usize) -> Result<Vec<ReceivedEvent>> {
+    pub fn read(
+        &self,
+        from_seq: u64,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<ReceivedEvent>> {
         let views: Vec<SegmentView> = {
             let st = self.state.read().unwrap();
             let mut out = Vec::new();
@@ -173,7 +203,11 @@ impl PartitionLog {
                 if next_base <= from_seq || s.len == 0 {
                     continue;
                 }
-                let start = if s.base_seq <= from_seq { s.seek_seq(from_seq) } else { 0 };
+                let start = if s.base_seq <= from_seq {
+                    s.seek_seq(from_seq)
+                } else {
+                    0
+                };
                 out.push(view(s, start));
             }
             out
@@ -206,7 +240,13 @@ impl PartitionLog {
 
     /// Like [`read`](Self::read), but waits up to `wait` for events to arrive when
     /// there are none yet (long poll).
-    pub async fn read_wait(&self, from_seq: u64, max_events: usize, max_bytes: usize, wait: Duration) -> Result<Vec<ReceivedEvent>> {
+    pub async fn read_wait(
+        &self,
+        from_seq: u64,
+        max_events: usize,
+        max_bytes: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedEvent>> {
         let mut rx = self.subscribe();
         let deadline = tokio::time::Instant::now() + wait;
         loop {

@@ -114,8 +114,12 @@ impl Segment {
                 dropped_bytes = file_len - valid,
                 "truncating torn or corrupt tail"
             );
-            seg.file.set_len(valid).map_err(HubError::io("truncate torn tail"))?;
-            seg.file.sync_all().map_err(HubError::io("sync truncated segment"))?;
+            seg.file
+                .set_len(valid)
+                .map_err(HubError::io("truncate torn tail"))?;
+            seg.file
+                .sync_all()
+                .map_err(HubError::io("sync truncated segment"))?;
         }
         Ok(seg)
     }
@@ -124,7 +128,9 @@ impl Segment {
     fn scan(&mut self, file_len: u64, verify: bool) -> Result<u64> {
         let file = self.file.clone();
         let mut reader = BufReader::with_capacity(1 << 20, &*file);
-        reader.seek(SeekFrom::Start(0)).map_err(HubError::io("seek segment"))?;
+        reader
+            .seek(SeekFrom::Start(0))
+            .map_err(HubError::io("seek segment"))?;
         let mut pos = 0u64;
         let mut header = [0u8; HEADER_LEN];
         let mut body = Vec::new();
@@ -132,7 +138,9 @@ impl Segment {
             if reader.read_exact(&mut header).is_err() {
                 break;
             }
-            let Some(h) = BatchHeader::parse(&header) else { break };
+            let Some(h) = BatchHeader::parse(&header) else {
+                break;
+            };
             if h.base_seq != self.next_seq || pos + h.total_len() > file_len {
                 break;
             }
@@ -141,7 +149,9 @@ impl Segment {
                 body.clear();
                 body.extend_from_slice(&header);
                 body.resize(h.total_len() as usize, 0);
-                if reader.read_exact(&mut body[HEADER_LEN..]).is_err() || codec::verify(&body).is_err() {
+                if reader.read_exact(&mut body[HEADER_LEN..]).is_err()
+                    || codec::verify(&body).is_err()
+                {
                     break;
                 }
             } else if reader.seek_relative(rest as i64).is_err() {
@@ -160,7 +170,11 @@ impl Segment {
             Some(last) => pos - last.pos >= INDEX_INTERVAL_BYTES,
         };
         if due {
-            self.index.push(IndexEntry { seq: h.base_seq, pos, time_ms: h.time_ms });
+            self.index.push(IndexEntry {
+                seq: h.base_seq,
+                pos,
+                time_ms: h.time_ms,
+            });
         }
         self.first_time_ms.get_or_insert(h.time_ms);
         self.last_time_ms = Some(h.time_ms);
@@ -196,7 +210,9 @@ impl Segment {
 
     /// Loads the persisted index if it agrees with the log; false means rebuild.
     fn load_index(&mut self, file_len: u64) -> bool {
-        let Ok(buf) = std::fs::read(self.index_path()) else { return false };
+        let Ok(buf) = std::fs::read(self.index_path()) else {
+            return false;
+        };
         if buf.len() < 40 || (buf.len() - 40) % 24 != 0 {
             return false;
         }
@@ -212,7 +228,11 @@ impl Segment {
         let index: Vec<IndexEntry> = (0..n)
             .map(|i| {
                 let at = 36 + i * 24;
-                IndexEntry { seq: u(at), pos: u(at + 8), time_ms: u(at + 16) as i64 }
+                IndexEntry {
+                    seq: u(at),
+                    pos: u(at + 8),
+                    time_ms: u(at + 16) as i64,
+                }
             })
             .collect();
         // The log is the truth: the last indexed batch must be where the index says.
@@ -238,20 +258,32 @@ impl Segment {
     /// The index entry to start scanning from for sequence number `seq`.
     pub fn seek_seq(&self, seq: u64) -> u64 {
         let i = self.index.partition_point(|e| e.seq <= seq);
-        if i == 0 { 0 } else { self.index[i - 1].pos }
+        if i == 0 {
+            0
+        } else {
+            self.index[i - 1].pos
+        }
     }
 
     /// The index entry to start scanning from for logical offset `offset`.
     pub fn seek_offset(&self, offset: u64) -> u64 {
         let rel = offset.saturating_sub(self.base_offset);
         let i = self.index.partition_point(|e| e.pos <= rel);
-        if i == 0 { 0 } else { self.index[i - 1].pos }
+        if i == 0 {
+            0
+        } else {
+            self.index[i - 1].pos
+        }
     }
 
     /// The index entry to start scanning from for the first batch at or after `ms`.
     pub fn seek_time(&self, ms: i64) -> u64 {
         let i = self.index.partition_point(|e| e.time_ms < ms);
-        if i == 0 { 0 } else { self.index[i - 1].pos }
+        if i == 0 {
+            0
+        } else {
+            self.index[i - 1].pos
+        }
     }
 }
 

@@ -57,8 +57,18 @@ pub(crate) fn spawn(
     options: LogOptions,
 ) -> Result<JoinHandle<()>> {
     let name = format!("eddy-log-{partition}");
-    let mut w = Writer { dir, partition, state, published, options, buf: BytesMut::with_capacity(1 << 20) };
-    std::thread::Builder::new().name(name).spawn(move || w.run(rx)).map_err(HubError::io("spawn log writer"))
+    let mut w = Writer {
+        dir,
+        partition,
+        state,
+        published,
+        options,
+        buf: BytesMut::with_capacity(1 << 20),
+    };
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || w.run(rx))
+        .map_err(HubError::io("spawn log writer"))
 }
 
 impl Writer {
@@ -112,7 +122,13 @@ impl Writer {
     }
 
     fn sync(&self) {
-        let file = self.state.read().unwrap().segments.last().map(|s| s.file.clone());
+        let file = self
+            .state
+            .read()
+            .unwrap()
+            .segments
+            .last()
+            .map(|s| s.file.clone());
         if let Some(f) = file {
             if let Err(e) = f.sync_data() {
                 tracing::error!(partition = self.partition, error = %e, "lazy fsync failed");
@@ -144,9 +160,18 @@ impl Writer {
         self.maybe_roll()?;
         let (file, start, base_offset, mut seq, last_time) = {
             let st = self.state.read().unwrap();
-            let seg = st.segments.last().expect("a log always has an active segment");
+            let seg = st
+                .segments
+                .last()
+                .expect("a log always has an active segment");
             let last_time = st.last_event.map_or(i64::MIN, |e| e.enqueued_time_ms);
-            (seg.file.clone(), seg.len, seg.base_offset, seg.next_seq, last_time)
+            (
+                seg.file.clone(),
+                seg.len,
+                seg.base_offset,
+                seg.next_seq,
+                last_time,
+            )
         };
         // Enqueued times never go backwards within a partition.
         let now = chrono::Utc::now().timestamp_millis().max(last_time);
@@ -159,12 +184,21 @@ impl Writer {
             batches.push((start + at as u64, header, positions));
             seq += req.events.len() as u64;
         }
-        let written = file.write_all_at(&self.buf, start).and_then(|_| if durable { file.sync_data() } else { Ok(()) });
+        let written = file.write_all_at(&self.buf, start).and_then(|_| {
+            if durable {
+                file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = written {
             // Take back whatever part of the group reached the file, so the next
             // group starts on a batch boundary.
             let _ = file.set_len(start);
-            return Err(HubError::Io { context: format!("write partition {}", self.partition), source: e });
+            return Err(HubError::Io {
+                context: format!("write partition {}", self.partition),
+                source: e,
+            });
         }
         let mut results = Vec::with_capacity(batches.len());
         {
@@ -183,7 +217,11 @@ impl Writer {
                     first_offset,
                     enqueued_time_ms: now,
                 });
-                last = Some(LastEvent { sequence_number: last_seq, offset: last_offset, enqueued_time_ms: now });
+                last = Some(LastEvent {
+                    sequence_number: last_seq,
+                    offset: last_offset,
+                    enqueued_time_ms: now,
+                });
             }
             st.last_event = last.or(st.last_event);
         }
@@ -196,7 +234,11 @@ impl Writer {
         let (full, next_seq, next_offset) = {
             let st = self.state.read().unwrap();
             let seg = st.segments.last().expect("active segment");
-            (seg.len >= self.options.segment_bytes, seg.next_seq, seg.base_offset + seg.len)
+            (
+                seg.len >= self.options.segment_bytes,
+                seg.next_seq,
+                seg.base_offset + seg.len,
+            )
         };
         if !full {
             return Ok(());
@@ -204,7 +246,10 @@ impl Writer {
         let fresh = Segment::create(&self.dir, next_seq, next_offset)?;
         let mut st = self.state.write().unwrap();
         if let Some(sealed) = st.segments.last() {
-            sealed.file.sync_all().map_err(HubError::io("sync sealed segment"))?;
+            sealed
+                .file
+                .sync_all()
+                .map_err(HubError::io("sync sealed segment"))?;
             sealed.write_index()?;
         }
         st.segments.push(fresh);

@@ -6,7 +6,10 @@ use eddy_hub::log::segment::Segment;
 use eddy_hub::{EventData, LogOptions, PartitionLog, Position, PropertyValue};
 
 fn opts(segment_bytes: u64) -> LogOptions {
-    LogOptions { segment_bytes, ..Default::default() }
+    LogOptions {
+        segment_bytes,
+        ..Default::default()
+    }
 }
 
 fn ev(i: u64) -> EventData {
@@ -45,11 +48,19 @@ async fn append_and_read_back_in_order_across_segments() {
     for (i, e) in all.iter().enumerate() {
         assert_eq!(e.sequence_number, i as u64);
     }
-    assert!(all.windows(2).all(|w| w[0].offset < w[1].offset), "offsets grow");
-    assert!(all.windows(2).all(|w| w[0].enqueued_time_ms <= w[1].enqueued_time_ms));
+    assert!(
+        all.windows(2).all(|w| w[0].offset < w[1].offset),
+        "offsets grow"
+    );
+    assert!(all
+        .windows(2)
+        .all(|w| w[0].enqueued_time_ms <= w[1].enqueued_time_ms));
     // Reads from the middle of a batch, in a later segment, bounded by count.
     let mid = log.read(517, 4, usize::MAX).unwrap();
-    assert_eq!(mid.iter().map(|e| e.sequence_number).collect::<Vec<_>>(), vec![517, 518, 519, 520]);
+    assert_eq!(
+        mid.iter().map(|e| e.sequence_number).collect::<Vec<_>>(),
+        vec![517, 518, 519, 520]
+    );
     assert_eq!(mid[0].data.property("i"), Some(&PropertyValue::Long(514)));
     assert!(log.read(1003, 10, usize::MAX).unwrap().is_empty());
     let last = info.last.unwrap();
@@ -67,21 +78,72 @@ async fn positions_resolve_like_event_hubs() {
     let all = log.read(0, 100, usize::MAX).unwrap();
     assert_eq!(log.resolve(Position::Earliest).unwrap(), 0);
     assert_eq!(log.resolve(Position::Latest).unwrap(), 32);
-    assert_eq!(log.resolve(Position::Sequence { seq: 7, inclusive: true }).unwrap(), 7);
-    assert_eq!(log.resolve(Position::Sequence { seq: 7, inclusive: false }).unwrap(), 8);
-    assert!(log.resolve(Position::Sequence { seq: 40, inclusive: true }).is_err());
+    assert_eq!(
+        log.resolve(Position::Sequence {
+            seq: 7,
+            inclusive: true
+        })
+        .unwrap(),
+        7
+    );
+    assert_eq!(
+        log.resolve(Position::Sequence {
+            seq: 7,
+            inclusive: false
+        })
+        .unwrap(),
+        8
+    );
+    assert!(log
+        .resolve(Position::Sequence {
+            seq: 40,
+            inclusive: true
+        })
+        .is_err());
     for e in &all {
-        let incl = Position::Offset { offset: e.offset, inclusive: true };
-        let excl = Position::Offset { offset: e.offset, inclusive: false };
+        let incl = Position::Offset {
+            offset: e.offset,
+            inclusive: true,
+        };
+        let excl = Position::Offset {
+            offset: e.offset,
+            inclusive: false,
+        };
         assert_eq!(log.resolve(incl).unwrap(), e.sequence_number);
         assert_eq!(log.resolve(excl).unwrap(), e.sequence_number + 1);
     }
     let t = later.enqueued_time_ms;
-    assert_eq!(log.resolve(Position::EnqueuedTime { ms: t, inclusive: true }).unwrap(), 30);
-    assert_eq!(log.resolve(Position::EnqueuedTime { ms: t, inclusive: false }).unwrap(), 32);
-    assert_eq!(log.resolve(Position::EnqueuedTime { ms: 0, inclusive: false }).unwrap(), 0);
+    assert_eq!(
+        log.resolve(Position::EnqueuedTime {
+            ms: t,
+            inclusive: true
+        })
+        .unwrap(),
+        30
+    );
+    assert_eq!(
+        log.resolve(Position::EnqueuedTime {
+            ms: t,
+            inclusive: false
+        })
+        .unwrap(),
+        32
+    );
+    assert_eq!(
+        log.resolve(Position::EnqueuedTime {
+            ms: 0,
+            inclusive: false
+        })
+        .unwrap(),
+        0
+    );
     let end = log.info().size_bytes;
-    assert!(log.resolve(Position::Offset { offset: end + 10, inclusive: true }).is_err());
+    assert!(log
+        .resolve(Position::Offset {
+            offset: end + 10,
+            inclusive: true
+        })
+        .is_err());
 }
 
 #[tokio::test]
@@ -97,15 +159,25 @@ async fn reopen_rebuilds_state_and_ignores_a_lying_index() {
     // Corrupt one persisted index and delete another: both are rebuilt from the log.
     let idx0 = files[0].with_extension("idx");
     assert!(idx0.exists(), "sealed segments persist their index");
-    std::fs::write(&idx0, b"garbage that is not an index at all, long enough to parse").unwrap();
+    std::fs::write(
+        &idx0,
+        b"garbage that is not an index at all, long enough to parse",
+    )
+    .unwrap();
     std::fs::remove_file(files[1].with_extension("idx")).unwrap();
     let log = PartitionLog::open(dir.path(), 0, opts(4096)).unwrap();
     assert_eq!(log.info().next_sequence_number, 400);
     let all = log.read(0, 1000, usize::MAX).unwrap();
     assert_eq!(all.len(), 400);
-    assert_eq!(log.read(123, 1, usize::MAX).unwrap()[0].data.body, "event-123");
+    assert_eq!(
+        log.read(123, 1, usize::MAX).unwrap()[0].data.body,
+        "event-123"
+    );
     let next = log.append(vec![ev(400)]).await.unwrap();
-    assert_eq!(next.first_sequence_number, 400, "sequence continues after restart");
+    assert_eq!(
+        next.first_sequence_number, 400,
+        "sequence continues after restart"
+    );
 }
 
 #[tokio::test]
@@ -119,10 +191,19 @@ async fn torn_tail_is_truncated_on_open() {
     let good_len = std::fs::metadata(&file).unwrap().len();
 
     // 1. Garbage after the last batch.
-    std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(&[0xAB; 100]).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(&[0xAB; 100])
+        .unwrap();
     let log = PartitionLog::open(dir.path(), 0, opts(1 << 20)).unwrap();
     assert_eq!(log.info().next_sequence_number, 100);
-    assert_eq!(std::fs::metadata(&file).unwrap().len(), good_len, "garbage cut off");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        good_len,
+        "garbage cut off"
+    );
     drop(log);
 
     // 2. The last batch cut in half: that batch (10 events) is gone, the rest stays.
@@ -132,7 +213,13 @@ async fn torn_tail_is_truncated_on_open() {
     assert_eq!(log.info().next_sequence_number, 90);
     assert_eq!(log.read(0, 1000, usize::MAX).unwrap().len(), 90);
     // New appends continue the sequence without a gap.
-    assert_eq!(log.append(vec![ev(90)]).await.unwrap().first_sequence_number, 90);
+    assert_eq!(
+        log.append(vec![ev(90)])
+            .await
+            .unwrap()
+            .first_sequence_number,
+        90
+    );
     drop(log);
 
     // 3. A flipped bit inside the last batch: checksum catches it.
@@ -142,7 +229,14 @@ async fn torn_tail_is_truncated_on_open() {
     std::fs::write(&file, &bytes).unwrap();
     let log = PartitionLog::open(dir.path(), 0, opts(1 << 20)).unwrap();
     assert_eq!(log.info().next_sequence_number, 90);
-    assert_eq!(log.read(85, 10, usize::MAX).unwrap().last().unwrap().sequence_number, 89);
+    assert_eq!(
+        log.read(85, 10, usize::MAX)
+            .unwrap()
+            .last()
+            .unwrap()
+            .sequence_number,
+        89
+    );
 }
 
 #[tokio::test]
@@ -163,7 +257,10 @@ async fn retention_deletes_whole_old_segments_only() {
     // Reading from 0 starts at the first retained event.
     let first = log.read(0, 1, usize::MAX).unwrap();
     assert_eq!(first[0].sequence_number, after.begin_sequence_number);
-    assert_eq!(log.resolve(Position::Earliest).unwrap(), after.begin_sequence_number);
+    assert_eq!(
+        log.resolve(Position::Earliest).unwrap(),
+        after.begin_sequence_number
+    );
     // Time-based: everything is older than a cutoff in the future, but the active
     // segment always stays.
     log.enforce_retention(Some(i64::MAX), None).unwrap();
@@ -187,7 +284,9 @@ async fn concurrent_senders_share_fsyncs_and_each_batch_stays_contiguous() {
         tasks.push(tokio::spawn(async move {
             let mut results = Vec::new();
             for b in 0..25u64 {
-                let events: Vec<_> = (0..10).map(|i| EventData::new(format!("{t}-{b}-{i}"))).collect();
+                let events: Vec<_> = (0..10)
+                    .map(|i| EventData::new(format!("{t}-{b}-{i}")))
+                    .collect();
                 results.push(log.append(events).await.unwrap());
             }
             results
@@ -198,8 +297,20 @@ async fn concurrent_senders_share_fsyncs_and_each_batch_stays_contiguous() {
         for r in t.await.unwrap() {
             assert_eq!(r.last_sequence_number - r.first_sequence_number, 9);
             let events = log.read(r.first_sequence_number, 10, usize::MAX).unwrap();
-            let prefix: Vec<_> = events.iter().map(|e| String::from_utf8_lossy(&e.data.body).rsplit_once('-').unwrap().0.to_string()).collect();
-            assert!(prefix.iter().all(|p| p == &prefix[0]), "a batch is contiguous");
+            let prefix: Vec<_> = events
+                .iter()
+                .map(|e| {
+                    String::from_utf8_lossy(&e.data.body)
+                        .rsplit_once('-')
+                        .unwrap()
+                        .0
+                        .to_string()
+                })
+                .collect();
+            assert!(
+                prefix.iter().all(|p| p == &prefix[0]),
+                "a batch is contiguous"
+            );
             total += 10;
         }
     }
@@ -209,7 +320,11 @@ async fn concurrent_senders_share_fsyncs_and_each_batch_stays_contiguous() {
 #[tokio::test]
 async fn lazy_mode_flushes_on_close() {
     let dir = tempfile::tempdir().unwrap();
-    let lazy = LogOptions { fsync: FsyncMode::Lazy, lazy_flush: Duration::from_secs(3600), ..opts(1 << 20) };
+    let lazy = LogOptions {
+        fsync: FsyncMode::Lazy,
+        lazy_flush: Duration::from_secs(3600),
+        ..opts(1 << 20)
+    };
     {
         let log = PartitionLog::open(dir.path(), 0, lazy.clone()).unwrap();
         fill(&log, 5, 5).await;
@@ -225,14 +340,24 @@ async fn long_poll_wakes_on_append() {
     let log = std::sync::Arc::new(PartitionLog::open(dir.path(), 0, opts(1 << 20)).unwrap());
     let reader = {
         let log = log.clone();
-        tokio::spawn(async move { log.read_wait(0, 10, usize::MAX, Duration::from_secs(10)).await.unwrap() })
+        tokio::spawn(async move {
+            log.read_wait(0, 10, usize::MAX, Duration::from_secs(10))
+                .await
+                .unwrap()
+        })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     log.append(vec![ev(0)]).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.len(), 1);
     // And times out empty when nothing comes.
-    let none = log.read_wait(1, 10, usize::MAX, Duration::from_millis(50)).await.unwrap();
+    let none = log
+        .read_wait(1, 10, usize::MAX, Duration::from_millis(50))
+        .await
+        .unwrap();
     assert!(none.is_empty());
 }
 

@@ -14,13 +14,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::InvalidArgument, message: message.into() }
+        ApiError {
+            status: StatusCode::InvalidArgument,
+            message: message.into(),
+        }
     }
 }
 
 impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
-        ApiError { status: e.status_code(), message: e.to_string() }
+        ApiError {
+            status: e.status_code(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -30,10 +36,12 @@ impl IntoResponse for ApiError {
         if http.is_server_error() && self.status != StatusCode::ServerBusy {
             tracing::error!(message = %self.message, "request failed");
         }
-        let body = serde_json::json!({"error": {"code": self.status.name(), "message": self.message}});
+        let body =
+            serde_json::json!({"error": {"code": self.status.name(), "message": self.message}});
         let mut resp = (http, Json(body)).into_response();
         if self.status.is_retryable() {
-            resp.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }
         resp
     }

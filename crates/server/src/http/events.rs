@@ -16,10 +16,15 @@ pub async fn send(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<SendResponse>> {
-    let req: SendRequest = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    let req: SendRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let hub = state.ns.get(&name)?;
     let target = match (req.partition_key, req.partition_id) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("give partition_key or partition_id, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give partition_key or partition_id, not both",
+            ))
+        }
         (Some(k), None) => SendTarget::Key(k),
         (None, Some(p)) => SendTarget::Partition(hub.partition(&p)?.partition()),
         (None, None) => SendTarget::Any,
@@ -28,7 +33,10 @@ pub async fn send(
         .events
         .into_iter()
         .enumerate()
-        .map(|(i, e)| e.into_event().map_err(|m| ApiError::bad_request(format!("event {i}: {m}"))))
+        .map(|(i, e)| {
+            e.into_event()
+                .map_err(|m| ApiError::bad_request(format!("event {i}: {m}")))
+        })
         .collect::<ApiResult<Vec<_>>>()?;
     let r = hub.send(events, target).await?;
     Ok(Json(SendResponse {
@@ -64,6 +72,13 @@ pub async fn read(
     let wait = Duration::from_millis(params.wait_ms.unwrap_or(0).min(60_000));
     let events = log.read_wait(start, max, max_bytes, wait).await?;
     hub.record_delivered(events.len());
-    let next_sequence_number = events.last().map_or(start.max(log.info().begin_sequence_number), |e| e.sequence_number + 1);
-    Ok(Json(ReadResponse { events: events.iter().map(ReceivedJson::from).collect(), next_sequence_number }))
+    let next_sequence_number = events
+        .last()
+        .map_or(start.max(log.info().begin_sequence_number), |e| {
+            e.sequence_number + 1
+        });
+    Ok(Json(ReadResponse {
+        events: events.iter().map(ReceivedJson::from).collect(),
+        next_sequence_number,
+    }))
 }

@@ -39,15 +39,22 @@ pub async fn set_checkpoint(
     Path((hub, group, partition)): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<axum::http::StatusCode> {
-    let req: crate::api::CheckpointRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid checkpoint: {e}")))?;
+    let req: crate::api::CheckpointRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid checkpoint: {e}")))?;
     let hub = state.ns.get(&hub)?;
     let partition = hub.partition(&partition)?.partition();
     let offset = match req.offset {
-        Some(o) => Some(o.parse::<u64>().map_err(|_| ApiError::bad_request(format!("offset '{o}' is not one this hub issued")))?),
+        Some(o) => Some(o.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!("offset '{o}' is not one this hub issued"))
+        })?),
         None => None,
     };
-    let cp = Checkpoint { partition, sequence_number: req.sequence_number, offset, updated_ms: eddy_hub::now_ms() };
+    let cp = Checkpoint {
+        partition,
+        sequence_number: req.sequence_number,
+        offset,
+        updated_ms: eddy_hub::now_ms(),
+    };
     hub.set_checkpoint(&group, cp)?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -65,8 +72,8 @@ pub async fn claim(
     Path((hub, group)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Vec<Ownership>>> {
-    let claims: Vec<OwnershipClaim> =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid ownership claims: {e}")))?;
+    let claims: Vec<OwnershipClaim> = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid ownership claims: {e}")))?;
     let hub = state.ns.get(&hub)?;
     Ok(Json(hub.claim_ownership(&group, &claims)?))
 }

@@ -34,7 +34,10 @@ pub struct PartitionJson {
 
 fn partition_json(props: PartitionProperties) -> PartitionJson {
     let last_enqueued_time_utc = props.last_enqueued_time_utc_ms.map(rfc3339_ms);
-    PartitionJson { props, last_enqueued_time_utc }
+    PartitionJson {
+        props,
+        last_enqueued_time_utc,
+    }
 }
 
 pub fn describe(hub: &Hub) -> HubDescription {
@@ -69,18 +72,25 @@ pub async fn create(
     body: Option<Json<serde_json::Value>>,
 ) -> ApiResult<(Http, Json<HubDescription>)> {
     let mut settings: HubSettings = match body {
-        Some(Json(v)) => serde_json::from_value(v).map_err(|e| ApiError::bad_request(format!("invalid hub settings: {e}")))?,
+        Some(Json(v)) => serde_json::from_value(v)
+            .map_err(|e| ApiError::bad_request(format!("invalid hub settings: {e}")))?,
         None => HubSettings::default(),
     };
     if !settings.name.is_empty() && settings.name != name {
-        return Err(ApiError::bad_request(format!("body names hub '{}' but the path names '{name}'", settings.name)));
+        return Err(ApiError::bad_request(format!(
+            "body names hub '{}' but the path names '{name}'",
+            settings.name
+        )));
     }
     settings.name = name;
     let hub = state.ns.create(&settings)?;
     Ok((Http::CREATED, Json(describe(&hub))))
 }
 
-pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<HubDescription>> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<HubDescription>> {
     let hub = state.ns.get(&name)?;
     Ok(Json(describe(&hub)))
 }
@@ -89,24 +99,41 @@ pub async fn delete(State(state): State<AppState>, Path(name): Path<String>) -> 
     let ns = state.ns.clone();
     tokio::task::spawn_blocking(move || ns.delete(&name))
         .await
-        .map_err(|e| ApiError { status: eddy_common::StatusCode::Internal, message: e.to_string() })??;
+        .map_err(|e| ApiError {
+            status: eddy_common::StatusCode::Internal,
+            message: e.to_string(),
+        })??;
     Ok(Http::NO_CONTENT)
 }
 
-pub async fn partition(State(state): State<AppState>, Path((name, id)): Path<(String, String)>) -> ApiResult<Json<PartitionJson>> {
-    Ok(Json(partition_json(state.ns.get(&name)?.partition_properties(&id)?)))
+pub async fn partition(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<Json<PartitionJson>> {
+    Ok(Json(partition_json(
+        state.ns.get(&name)?.partition_properties(&id)?,
+    )))
 }
 
-pub async fn groups(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Vec<String>>> {
+pub async fn groups(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<String>>> {
     Ok(Json(state.ns.get(&name)?.consumer_groups()))
 }
 
-pub async fn create_group(State(state): State<AppState>, Path((name, group)): Path<(String, String)>) -> ApiResult<Http> {
+pub async fn create_group(
+    State(state): State<AppState>,
+    Path((name, group)): Path<(String, String)>,
+) -> ApiResult<Http> {
     state.ns.get(&name)?.create_group(&group)?;
     Ok(Http::CREATED)
 }
 
-pub async fn delete_group(State(state): State<AppState>, Path((name, group)): Path<(String, String)>) -> ApiResult<Http> {
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Path((name, group)): Path<(String, String)>,
+) -> ApiResult<Http> {
     state.ns.get(&name)?.delete_group(&group)?;
     Ok(Http::NO_CONTENT)
 }

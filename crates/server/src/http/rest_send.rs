@@ -25,9 +25,27 @@ pub const BATCH_CONTENT_TYPE: &str = "application/vnd.microsoft.servicebus.json"
 
 /// Headers that are transport, auth or tracing, never user properties.
 const RESERVED: &[&str] = &[
-    "host", "content-type", "content-length", "content-encoding", "authorization", "brokerproperties",
-    "user-agent", "accept", "accept-encoding", "connection", "expect", "transfer-encoding", "keep-alive",
-    "traceparent", "tracestate", "cookie", "origin", "referer", "te", "upgrade", "proxy-authorization",
+    "host",
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "authorization",
+    "brokerproperties",
+    "user-agent",
+    "accept",
+    "accept-encoding",
+    "connection",
+    "expect",
+    "transfer-encoding",
+    "keep-alive",
+    "traceparent",
+    "tracestate",
+    "cookie",
+    "origin",
+    "referer",
+    "te",
+    "upgrade",
+    "proxy-authorization",
 ];
 
 #[derive(Deserialize, Default)]
@@ -46,7 +64,12 @@ struct BatchItem {
     broker_properties: Option<BrokerProperties>,
 }
 
-pub async fn send_hub(State(state): State<AppState>, Path(hub): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult<Http> {
+pub async fn send_hub(
+    State(state): State<AppState>,
+    Path(hub): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Http> {
     let hub = state.ns.get(&hub)?;
     send(&hub, None, &headers, body).await
 }
@@ -62,13 +85,30 @@ pub async fn send_partition(
     send(&hub, Some(p), &headers, body).await
 }
 
-async fn send(hub: &Hub, partition: Option<u32>, headers: &HeaderMap, body: axum::body::Bytes) -> ApiResult<Http> {
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let is_batch = content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(BATCH_CONTENT_TYPE));
-    let (events, key) = if is_batch { parse_batch(&body)? } else { parse_single(headers, body)? };
+async fn send(
+    hub: &Hub,
+    partition: Option<u32>,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Http> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let is_batch = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(BATCH_CONTENT_TYPE));
+    let (events, key) = if is_batch {
+        parse_batch(&body)?
+    } else {
+        parse_single(headers, body)?
+    };
     let target = match (partition, key) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("a partition key cannot be used when sending to a specific partition"))
+            return Err(ApiError::bad_request(
+                "a partition key cannot be used when sending to a specific partition",
+            ))
         }
         (Some(p), None) => SendTarget::Partition(p),
         (None, Some(k)) => SendTarget::Key(k),
@@ -78,10 +118,14 @@ async fn send(hub: &Hub, partition: Option<u32>, headers: &HeaderMap, body: axum
     Ok(Http::CREATED)
 }
 
-fn parse_single(headers: &HeaderMap, body: axum::body::Bytes) -> ApiResult<(Vec<EventData>, Option<String>)> {
+fn parse_single(
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(Vec<EventData>, Option<String>)> {
     let broker: BrokerProperties = match headers.get("brokerproperties") {
-        Some(v) => serde_json::from_slice(v.as_bytes())
-            .map_err(|e| ApiError::bad_request(format!("BrokerProperties header is not valid JSON: {e}")))?,
+        Some(v) => serde_json::from_slice(v.as_bytes()).map_err(|e| {
+            ApiError::bad_request(format!("BrokerProperties header is not valid JSON: {e}"))
+        })?,
         None => BrokerProperties::default(),
     };
     let mut event = EventData::new(body);
@@ -93,7 +137,9 @@ fn parse_single(headers: &HeaderMap, body: axum::body::Bytes) -> ApiResult<(Vec<
         let text = value
             .to_str()
             .map_err(|_| ApiError::bad_request(format!("header '{name}' is not valid text")))?;
-        event.properties.push((name.to_string(), header_value(text)));
+        event
+            .properties
+            .push((name.to_string(), header_value(text)));
     }
     Ok((vec![event], broker.partition_key))
 }
@@ -145,9 +191,13 @@ fn parse_batch(body: &[u8]) -> ApiResult<(Vec<EventData>, Option<String>)> {
             Some(Value::Null) | None => Vec::new(),
             Some(v) => v.to_string().into_bytes(),
         };
-        let properties =
-            properties_from_json(&item.user_properties).map_err(|m| ApiError::bad_request(format!("event {i}: {m}")))?;
-        events.push(EventData { body: body.into(), properties, partition_key: None });
+        let properties = properties_from_json(&item.user_properties)
+            .map_err(|m| ApiError::bad_request(format!("event {i}: {m}")))?;
+        events.push(EventData {
+            body: body.into(),
+            properties,
+            partition_key: None,
+        });
     }
     Ok((events, key.flatten()))
 }
@@ -162,19 +212,27 @@ mod tests {
         assert_eq!(header_value("42"), PropertyValue::Long(42));
         assert_eq!(header_value("4.5"), PropertyValue::Double(4.5));
         assert_eq!(header_value("true"), PropertyValue::Bool(true));
-        assert_eq!(header_value("Telemetry"), PropertyValue::String("Telemetry".into()));
+        assert_eq!(
+            header_value("Telemetry"),
+            PropertyValue::String("Telemetry".into())
+        );
     }
 
     #[test]
     fn malformed_batches_report_the_position() {
         let err = parse_batch(b"[{\"Body\": \"a\"},\n {\"Body\": }]").unwrap_err();
         assert!(err.message.contains("line 2"), "{}", err.message);
-        let err = parse_batch(br#"[{"Body":"a","BrokerProperties":{"PartitionKey":"x"}},{"Body":"b"}]"#).unwrap_err();
+        let err =
+            parse_batch(br#"[{"Body":"a","BrokerProperties":{"PartitionKey":"x"}},{"Body":"b"}]"#)
+                .unwrap_err();
         assert!(err.message.contains("one partition"), "{}", err.message);
         let (events, key) =
             parse_batch(br#"[{"Body":"a","UserProperties":{"Table":"T","n":3},"BrokerProperties":{"PartitionKey":"k"}}]"#).unwrap();
         assert_eq!(key.as_deref(), Some("k"));
-        assert_eq!(events[0].property("Table"), Some(&PropertyValue::String("T".into())));
+        assert_eq!(
+            events[0].property("Table"),
+            Some(&PropertyValue::String("T".into()))
+        );
         assert_eq!(events[0].property("n"), Some(&PropertyValue::Long(3)));
     }
 }

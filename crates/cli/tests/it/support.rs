@@ -1,0 +1,129 @@
+//! Starting and stopping `eddy serve` for tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use eddy_cli::client::Client;
+
+pub const EDDY: &str = env!("CARGO_BIN_EXE_eddy");
+
+pub struct Eddy {
+    pub child: Child,
+    pub url: String,
+    pub client: Client,
+}
+
+impl Eddy {
+    /// Starts `eddy serve` on a free port with data in `data_dir`.
+    pub async fn start(data_dir: &Path, extra: &[&str]) -> Eddy {
+        let mut child = Command::new(EDDY)
+            .args(["serve", "--http-port", "0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn eddy serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server printed its address");
+        let url = format!("http://{addr}");
+        let client = Client::new(&url);
+        client.wait_ready(Duration::from_secs(30)).await.unwrap();
+        Eddy { child, url, client }
+    }
+
+    /// Runs an `eddy` client command against this server.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli_with_stdin(&self.url, args, None)
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait; returns the exit status code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Eddy {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn cli_with_stdin(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(EDDY)
+        .args(args)
+        .env("EDDY_URL", url)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn eddy");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Every event of every partition, from the start, as JSON.
+pub async fn read_all(client: &Client, hub: &str) -> Vec<eddy_server::api::ReceivedJson> {
+    let desc = client.show_hub(hub).await.unwrap();
+    let mut out = Vec::new();
+    for p in desc["partition_ids"].as_array().unwrap() {
+        let p = p.as_str().unwrap();
+        let mut from = "earliest".to_string();
+        loop {
+            let r = client.read(hub, p, &from, 10_000, 0).await.unwrap();
+            if r.events.is_empty() {
+                break;
+            }
+            from = format!("seq:{}", r.next_sequence_number);
+            out.extend(r.events);
+        }
+    }
+    out
+}
