@@ -111,14 +111,19 @@ impl Client {
         Self::decode(resp).await
     }
 
-    pub async fn health(&self) -> Result<()> {
+    /// Sends a body-less request and checks the status.
+    async fn call(&self, method: reqwest::Method, path: &str) -> Result<()> {
         let resp = self
             .http
-            .get(self.url("/health"))
+            .request(method, self.url(path))
             .send()
             .await
             .map_err(|e| self.send_err(e))?;
         Self::check(resp).await.map(|_| ())
+    }
+
+    pub async fn health(&self) -> Result<()> {
+        self.call(reqwest::Method::GET, "/health").await
     }
 
     pub async fn create_hub(&self, name: &str, settings: &Value) -> Result<Value> {
@@ -141,33 +146,18 @@ impl Client {
     }
 
     pub async fn delete_hub(&self, name: &str) -> Result<()> {
-        let resp = self
-            .http
-            .delete(self.url(&format!("/api/hubs/{name}")))
-            .send()
+        self.call(reqwest::Method::DELETE, &format!("/api/hubs/{name}"))
             .await
-            .map_err(|e| self.send_err(e))?;
-        Self::check(resp).await.map(|_| ())
     }
 
     pub async fn create_group(&self, hub: &str, group: &str) -> Result<()> {
-        let resp = self
-            .http
-            .put(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}")))
-            .send()
-            .await
-            .map_err(|e| self.send_err(e))?;
-        Self::check(resp).await.map(|_| ())
+        let path = format!("/api/hubs/{hub}/consumergroups/{group}");
+        self.call(reqwest::Method::PUT, &path).await
     }
 
     pub async fn delete_group(&self, hub: &str, group: &str) -> Result<()> {
-        let resp = self
-            .http
-            .delete(self.url(&format!("/api/hubs/{hub}/consumergroups/{group}")))
-            .send()
-            .await
-            .map_err(|e| self.send_err(e))?;
-        Self::check(resp).await.map(|_| ())
+        let path = format!("/api/hubs/{hub}/consumergroups/{group}");
+        self.call(reqwest::Method::DELETE, &path).await
     }
 
     pub async fn send(&self, hub: &str, req: &SendRequest) -> Result<SendResponse> {

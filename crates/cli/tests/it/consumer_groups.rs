@@ -69,6 +69,15 @@ async fn send_n(eddy: &Eddy, hub: &str, n: usize) {
     }
 }
 
+/// A server with hub `h` (4 partitions) and consumer group `g`.
+async fn hub_with_group() -> (tempfile::TempDir, Eddy) {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = Eddy::start(dir.path(), &[]).await;
+    let settings = json!({"partitions": 4, "consumer_groups": ["g"]});
+    eddy.client.create_hub("h", &settings).await.unwrap();
+    (dir, eddy)
+}
+
 fn bodies(out: &str) -> Vec<String> {
     out.lines()
         .map(|l| {
@@ -82,12 +91,7 @@ fn bodies(out: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn two_consumers_split_the_partitions() {
-    let dir = tempfile::tempdir().unwrap();
-    let eddy = Eddy::start(dir.path(), &[]).await;
-    eddy.client
-        .create_hub("h", &json!({"partitions": 4, "consumer_groups": ["g"]}))
-        .await
-        .unwrap();
+    let (_dir, eddy) = hub_with_group().await;
     send_n(&eddy, "h", 40).await;
     let a = consumer(&eddy.url, "h", "A", &["--idle-timeout-ms", "6000"]);
     let b = consumer(&eddy.url, "h", "B", &["--idle-timeout-ms", "6000"]);
@@ -106,12 +110,7 @@ async fn two_consumers_split_the_partitions() {
 
 #[tokio::test]
 async fn a_checkpointed_consumer_resumes_where_it_left_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let eddy = Eddy::start(dir.path(), &[]).await;
-    eddy.client
-        .create_hub("h", &json!({"partitions": 4, "consumer_groups": ["g"]}))
-        .await
-        .unwrap();
+    let (_dir, eddy) = hub_with_group().await;
     send_n(&eddy, "h", 40).await;
     let first = bodies(&stdout(&eddy.cli(&[
         "consume",
@@ -159,12 +158,7 @@ async fn a_checkpointed_consumer_resumes_where_it_left_off() {
 
 #[tokio::test]
 async fn an_expired_owners_partitions_are_taken_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let eddy = Eddy::start(dir.path(), &[]).await;
-    eddy.client
-        .create_hub("h", &json!({"partitions": 4, "consumer_groups": ["g"]}))
-        .await
-        .unwrap();
+    let (_dir, eddy) = hub_with_group().await;
     let mut a = consumer(&eddy.url, "h", "A", &[]);
     assert_eq!(wait_for(&eddy, "h", &[("A", 4)]).await.get("A"), Some(&4));
     // A dies without giving anything back; its records stay until they expire.
