@@ -53,6 +53,8 @@ struct RunStats {
     seconds: f64,
     latencies_us: Vec<u64>,
     errors: u64,
+    /// CPU seconds the load generator (this process) used during the run.
+    client_cpu: f64,
 }
 
 fn event_body(bytes: usize, i: usize) -> String {
@@ -98,6 +100,7 @@ fn summarize(
             "p999": percentile(&s.latencies_us, 0.999),
         },
         "errors": s.errors,
+        "client_cpu_cores": (s.client_cpu / s.seconds * 100.0).round() / 100.0,
         "server_cpu_cores": proc_stats.map(|(cpu, _)| (cpu / s.seconds * 100.0).round() / 100.0),
         "server_peak_rss_mb": proc_stats.map(|(_, rss)| (rss as f64 / 1e6 * 10.0).round() / 10.0),
     })
@@ -236,8 +239,9 @@ async fn bench_eddy(
 ) -> Result<Value> {
     let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--http-port", "0", "--fsync", mode, "--data-dir"])
+        .args(["serve", "--http-port", "0", "--data-dir"])
         .arg(dir)
+        .args(["--fsync", if mode == "durable" { "always" } else { "lazy" }])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -302,6 +306,7 @@ where
     Fut: std::future::Future<Output = Result<()>> + Send,
 {
     let send = Arc::new(send);
+    let cpu0 = proc_usage(std::process::id()).map_or(0.0, |u| u.0);
     let start = Instant::now();
     let end = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
@@ -325,6 +330,7 @@ where
         seconds: 0.0,
         latencies_us: Vec::new(),
         errors: 0,
+        client_cpu: 0.0,
     };
     for t in tasks {
         if let Ok((lat, errors)) = t.await {
@@ -334,6 +340,7 @@ where
         }
     }
     stats.seconds = start.elapsed().as_secs_f64();
+    stats.client_cpu = proc_usage(std::process::id()).map_or(0.0, |u| u.0) - cpu0;
     stats
 }
 

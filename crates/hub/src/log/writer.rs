@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use eddy_common::config::FsyncMode;
@@ -23,6 +23,10 @@ use crate::event::EventData;
 
 /// Pending bytes after which the writer stops draining and commits what it has.
 const MAX_GROUP_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a writer waits for more senders to join a group commit, when the
+/// previous commit showed there are concurrent senders.
+const GROUP_LINGER: Duration = Duration::from_micros(200);
 
 pub(crate) struct Request {
     pub events: Vec<EventData>,
@@ -76,6 +80,7 @@ impl Writer {
         let lazy = self.options.fsync == FsyncMode::Lazy;
         let mut dirty = false;
         let mut last_sync = Instant::now();
+        let mut last_group = 1usize;
         loop {
             let first = if lazy && dirty {
                 let wait = self.options.lazy_flush.saturating_sub(last_sync.elapsed());
@@ -97,15 +102,28 @@ impl Writer {
             };
             let mut size: usize = first.events.iter().map(|e| e.size_estimate()).sum();
             let mut group = vec![first];
+            // When the last commit was shared, other senders are active: give them a
+            // moment to join this fsync rather than paying for one of their own.
+            let linger = if !lazy && last_group > 1 {
+                GROUP_LINGER
+            } else {
+                Duration::ZERO
+            };
+            let gather_until = Instant::now() + linger;
             while size < MAX_GROUP_BYTES {
                 match rx.try_recv() {
                     Ok(r) => {
                         size += r.events.iter().map(|e| e.size_estimate()).sum::<usize>();
                         group.push(r);
                     }
+                    // Linger only until as many senders as last time have joined.
+                    Err(_) if group.len() < last_group && Instant::now() < gather_until => {
+                        std::thread::yield_now()
+                    }
                     Err(_) => break,
                 }
             }
+            last_group = group.len();
             self.commit(group, !lazy);
             if lazy {
                 dirty = true;
