@@ -74,7 +74,7 @@ pub struct PartitionLog {
     partition: u32,
     dir: PathBuf,
     state: Arc<RwLock<LogState>>,
-    tx: Mutex<Option<std::sync::mpsc::Sender<writer::Request>>>,
+    tx: Mutex<Option<std::sync::mpsc::Sender<writer::Command>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     published: tokio::sync::watch::Receiver<u64>,
 }
@@ -164,7 +164,7 @@ impl PartitionLog {
         {
             let tx = self.tx.lock().unwrap();
             let tx = tx.as_ref().ok_or(HubError::ShuttingDown)?;
-            tx.send(writer::Request { events, reply })
+            tx.send(writer::Command::Append(writer::Request { events, reply }))
                 .map_err(|_| HubError::ShuttingDown)?;
         }
         rx.await.map_err(|_| HubError::ShuttingDown)?
@@ -188,12 +188,24 @@ impl PartitionLog {
 
     /// Deletes whole sealed segments that are older than `cutoff_ms` (every event in
     /// them enqueued before it) or that push the log over `max_bytes`. The active
-    /// segment is never deleted. Returns how many segments were removed.
+    /// segment is never deleted by size; when all its data is past `cutoff_ms` it is
+    /// sealed first and deleted like the others. Returns how many segments were removed.
     pub fn enforce_retention(
         &self,
         cutoff_ms: Option<i64>,
         max_bytes: Option<u64>,
     ) -> Result<usize> {
+        if let Some(cutoff) = cutoff_ms {
+            // Data in the active segment expires too: seal it so it can be deleted.
+            let stale = {
+                let state = self.state.read().unwrap();
+                let active = state.segments.last().expect("active segment");
+                active.len > 0 && active.last_time_ms.is_some_and(|t| t < cutoff)
+            };
+            if stale {
+                self.roll()?;
+            }
+        }
         let mut removed = Vec::new();
         {
             let mut state = self.state.write().unwrap();
@@ -221,6 +233,18 @@ impl PartitionLog {
             segment::sync_dir(&self.dir)?;
         }
         Ok(removed.len())
+    }
+
+    /// Seals the active segment (when it holds data) and starts a new one.
+    fn roll(&self) -> Result<()> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        {
+            let tx = self.tx.lock().unwrap();
+            let tx = tx.as_ref().ok_or(HubError::ShuttingDown)?;
+            tx.send(writer::Command::Roll(reply))
+                .map_err(|_| HubError::ShuttingDown)?;
+        }
+        rx.recv().map_err(|_| HubError::ShuttingDown)?
     }
 
     /// Stops the writer after it has written, synced and answered every pending send.

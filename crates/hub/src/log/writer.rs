@@ -33,6 +33,13 @@ pub(crate) struct Request {
     pub reply: tokio::sync::oneshot::Sender<Result<AppendResult>>,
 }
 
+/// What the writer thread is asked to do.
+pub(crate) enum Command {
+    Append(Request),
+    /// Seal the active segment now (when it has data), so retention can delete it.
+    Roll(std::sync::mpsc::Sender<Result<()>>),
+}
+
 /// Where an acknowledged send landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
@@ -56,7 +63,7 @@ pub(crate) fn spawn(
     dir: PathBuf,
     partition: u32,
     state: Arc<RwLock<LogState>>,
-    rx: Receiver<Request>,
+    rx: Receiver<Command>,
     published: tokio::sync::watch::Sender<u64>,
     options: LogOptions,
 ) -> Result<JoinHandle<()>> {
@@ -76,7 +83,7 @@ pub(crate) fn spawn(
 }
 
 impl Writer {
-    fn run(&mut self, rx: Receiver<Request>) {
+    fn run(&mut self, rx: Receiver<Command>) {
         let lazy = self.options.fsync == FsyncMode::Lazy;
         let mut dirty = false;
         let mut last_sync = Instant::now();
@@ -100,6 +107,14 @@ impl Writer {
                     Err(_) => break,
                 }
             };
+            let first = match first {
+                Command::Append(r) => r,
+                Command::Roll(reply) => {
+                    let _ = reply.send(self.roll(true));
+                    continue;
+                }
+            };
+            let mut pending_roll = None;
             let mut size: usize = first.events.iter().map(|e| e.size_estimate()).sum();
             let mut group = vec![first];
             // When the last commit was shared, other senders are active: give them a
@@ -112,9 +127,13 @@ impl Writer {
             let gather_until = Instant::now() + linger;
             while size < MAX_GROUP_BYTES {
                 match rx.try_recv() {
-                    Ok(r) => {
+                    Ok(Command::Append(r)) => {
                         size += r.events.iter().map(|e| e.size_estimate()).sum::<usize>();
                         group.push(r);
+                    }
+                    Ok(Command::Roll(reply)) => {
+                        pending_roll = Some(reply);
+                        break;
                     }
                     // Linger only until as many senders as last time have joined.
                     Err(_) if group.len() < last_group && Instant::now() < gather_until => {
@@ -125,6 +144,9 @@ impl Writer {
             }
             last_group = group.len();
             self.commit(group, !lazy);
+            if let Some(reply) = pending_roll {
+                let _ = reply.send(self.roll(true));
+            }
             if lazy {
                 dirty = true;
                 if last_sync.elapsed() >= self.options.lazy_flush {
@@ -175,7 +197,7 @@ impl Writer {
     }
 
     fn write_group(&mut self, group: &[Request], durable: bool) -> Result<Vec<AppendResult>> {
-        self.maybe_roll()?;
+        self.roll(false)?;
         let (file, start, base_offset, mut seq, last_time) = {
             let st = self.state.read().unwrap();
             let seg = st
@@ -247,18 +269,16 @@ impl Writer {
         Ok(results)
     }
 
-    /// Starts a new segment once the active one has reached the configured size.
-    fn maybe_roll(&mut self) -> Result<()> {
-        let (full, next_seq, next_offset) = {
+    /// Starts a new segment once the active one has reached the configured size, or
+    /// (`force`) whenever it holds any data.
+    fn roll(&mut self, force: bool) -> Result<()> {
+        let (due, next_seq, next_offset) = {
             let st = self.state.read().unwrap();
             let seg = st.segments.last().expect("active segment");
-            (
-                seg.len >= self.options.segment_bytes,
-                seg.next_seq,
-                seg.base_offset + seg.len,
-            )
+            let due = seg.len >= self.options.segment_bytes || (force && seg.len > 0);
+            (due, seg.next_seq, seg.base_offset + seg.len)
         };
-        if !full {
+        if !due {
             return Ok(());
         }
         let fresh = Segment::create(&self.dir, next_seq, next_offset)?;

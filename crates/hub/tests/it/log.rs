@@ -261,10 +261,16 @@ async fn retention_deletes_whole_old_segments_only() {
         log.resolve(Position::Earliest).unwrap(),
         after.begin_sequence_number
     );
-    // Time-based: everything is older than a cutoff in the future, but the active
-    // segment always stays.
+    // Time-based: with a cutoff in the future everything has expired, the active
+    // segment included; an empty segment stays and the sequence goes on.
     log.enforce_retention(Some(i64::MAX), None).unwrap();
-    assert_eq!(log.info().segments, 1);
+    let info = log.info();
+    assert_eq!(info.segments, 1);
+    assert_eq!(info.size_bytes, 0);
+    assert_eq!(info.begin_sequence_number, before.next_sequence_number);
+    assert!(log.read(0, 10, usize::MAX).unwrap().is_empty());
+    let r = log.append(vec![ev(0)]).await.unwrap();
+    assert_eq!(r.first_sequence_number, before.next_sequence_number);
     // And nothing expires with a cutoff in the past.
     assert_eq!(log.enforce_retention(Some(0), None).unwrap(), 0);
     // The state survives a restart.

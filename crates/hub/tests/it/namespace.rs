@@ -203,5 +203,11 @@ async fn retention_runs_per_hub_settings() {
         "nothing is an hour old yet"
     );
     let removed = ns.enforce_retention(eddy_hub::now_ms() + 2 * 3_600_000);
-    assert_eq!(removed, segments - 1);
+    assert_eq!(
+        removed, segments,
+        "every segment expired, the active one included"
+    );
+    let p = hub.partition_properties("0").unwrap();
+    assert!(p.is_empty);
+    assert_eq!(p.begin_sequence_number, 100);
 }
