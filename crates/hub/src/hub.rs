@@ -172,19 +172,21 @@ impl Hub {
             .parse::<u32>()
             .ok()
             .and_then(|p| self.partitions.get(p as usize))
-            .ok_or_else(|| HubError::PartitionNotFound {
-                hub: self.name(),
-                partition: id.to_string(),
-                count: self.partition_count(),
-            })
+            .ok_or_else(|| self.partition_not_found(id.to_string()))
     }
 
     pub fn partition_by_index(&self, p: u32) -> Result<&PartitionLog> {
-        self.partition(&p.to_string())
+        self.partitions
+            .get(p as usize)
+            .ok_or_else(|| self.partition_not_found(p.to_string()))
     }
 
-    pub fn partitions(&self) -> &[PartitionLog] {
-        &self.partitions
+    fn partition_not_found(&self, partition: String) -> HubError {
+        HubError::PartitionNotFound {
+            hub: self.name(),
+            partition,
+            count: self.partition_count(),
+        }
     }
 
     /// Sends `events` as one batch; all of them are stored, or none.

@@ -148,10 +148,6 @@ impl PartitionLog {
         self.partition
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Appends `events` as one batch; resolves once the batch is durable (or written,
     /// in lazy mode) and visible to readers.
     pub async fn append(&self, events: Vec<EventData>) -> Result<AppendResult> {
