@@ -105,6 +105,16 @@ pub fn generate(schema: Schema, devices: u32, seq: u64, rng: &mut impl Rng) -> V
     }
 }
 
+/// Prints above the progress bar, or plainly when the bar is hidden (output piped),
+/// where indicatif would drop the line.
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -149,10 +159,13 @@ pub async fn run(client: &Client, args: SimulateArgs) -> Result<()> {
         let every = Duration::from_secs(args.report_secs.max(1));
         let bar = bar.clone();
         tokio::spawn(async move {
-            bar.println(format!(
-                "{:<25} {:>17} {:>15} {:>18}",
-                "time", "incoming_messages", "incoming_bytes", "throttled_requests"
-            ));
+            say(
+                &bar,
+                format!(
+                    "{:<25} {:>17} {:>15} {:>18}",
+                    "time", "incoming_messages", "incoming_bytes", "throttled_requests"
+                ),
+            );
             let mut last = (0, 0, 0);
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
@@ -162,13 +175,16 @@ pub async fn run(client: &Client, args: SimulateArgs) -> Result<()> {
                     counters.bytes.load(Ordering::Relaxed),
                     counters.throttled.load(Ordering::Relaxed),
                 );
-                bar.println(format!(
-                    "{:<25} {:>17} {:>15} {:>18}",
-                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
-                    now.0 - last.0,
-                    now.1 - last.1,
-                    now.2 - last.2
-                ));
+                say(
+                    &bar,
+                    format!(
+                        "{:<25} {:>17} {:>15} {:>18}",
+                        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                        now.0 - last.0,
+                        now.1 - last.1,
+                        now.2 - last.2
+                    ),
+                );
                 last = now;
             }
         })
@@ -271,7 +287,7 @@ async fn sender(
                 }
                 _ => {
                     counters.errors.fetch_add(1, Ordering::Relaxed);
-                    bar.println(format!("send failed: {e:#}"));
+                    say(&bar, format!("send failed: {e:#}"));
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }

@@ -317,15 +317,24 @@ async fn simulator_sends_the_seed_schema_with_routing_properties() {
         "simulate",
         "iot",
         "--rate",
-        "2000",
+        "200",
         "--max-events",
         "250",
         "--batch-size",
         "50",
         "--table",
         "TestTable",
+        "--report-secs",
+        "1",
     ]));
     assert!(out.contains("simulated 250 events"), "{out}");
+    // The periodic report prints even when output is piped: a header and at least
+    // one line of incoming messages, bytes and throttled requests.
+    assert!(out.contains("incoming_messages"), "{out}");
+    let report_lines = out
+        .lines()
+        .filter(|l| l.starts_with("20") && l.split_whitespace().count() == 4);
+    assert!(report_lines.count() >= 1, "{out}");
     let events = read_all(&eddy.client, "iot").await;
     assert_eq!(events.len(), 250);
     let e = &events[0];
