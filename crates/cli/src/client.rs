@@ -118,6 +118,35 @@ impl Client {
         Self::check(resp).await.map(|_| ())
     }
 
+    /// Runs KQL or a management command through the Kusto v1 REST API.
+    pub async fn kusto(&self, db: &str, csl: &str) -> Result<Vec<eddy_explorer::ResultTable>> {
+        let path = if csl.trim_start().starts_with('.') { "/v1/rest/mgmt" } else { "/v1/rest/query" };
+        let body: Value = self.post_json(path, &serde_json::json!({"db": db, "csl": csl})).await?;
+        let tables = body["Tables"].as_array().context("the response has no Tables")?;
+        let mut out = vec![];
+        for t in tables {
+            let columns = t["Columns"]
+                .as_array()
+                .context("a table has no Columns")?
+                .iter()
+                .map(|c| eddy_kql::types::ColumnDef {
+                    name: c["ColumnName"].as_str().unwrap_or("").to_string(),
+                    ty: eddy_kql::types::KustoType::parse(c["ColumnType"].as_str().unwrap_or("string"))
+                        .unwrap_or(eddy_kql::types::KustoType::String),
+                })
+                .collect();
+            let rows = t["Rows"]
+                .as_array()
+                .context("a table has no Rows")?
+                .iter()
+                .map(|r| r.as_array().cloned().unwrap_or_default())
+                .collect();
+            let name = t["TableName"].as_str().unwrap_or("").to_string();
+            out.push(eddy_explorer::ResultTable { name, columns, rows });
+        }
+        Ok(out)
+    }
+
     pub async fn health(&self) -> Result<()> {
         self.call(reqwest::Method::GET, "/health").await
     }

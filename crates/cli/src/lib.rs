@@ -43,6 +43,8 @@ pub enum Command {
     Consume(cmd::consume::ConsumeArgs),
     /// Generate IoT telemetry load.
     Simulate(simulate::SimulateArgs),
+    /// Run KQL or a management command (`.create table`, `.ingest`, ...); no text opens a prompt.
+    Query(cmd::query::QueryArgs),
     /// Run a benchmark (JSON on stdout).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -56,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Send(args) => cmd::send::run(&client, args).await,
         Command::Consume(args) => cmd::consume::run(&client, args).await,
         Command::Simulate(args) => simulate::run(&client, args).await,
+        Command::Query(args) => cmd::query::run(&client, args).await,
         Command::Bench(c) => bench::run(c).await,
     }
 }

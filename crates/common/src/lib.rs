@@ -3,6 +3,7 @@
 //! tiny Prometheus metrics registry that `/metrics` renders.
 
 pub mod config;
+pub mod fsutil;
 pub mod metrics;
 pub mod status;
 

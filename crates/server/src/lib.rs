@@ -1,4 +1,5 @@
-//! Eddy's network servers over the hub (and, later, the explorer): HTTP today,
+//! Eddy's network servers over the hub and the explorer: HTTP (hub API, Event Hubs
+//! REST, Kusto REST) today,
 //! Kafka and AMQP on their own ports as they arrive.
 //!
 //! ```text
@@ -28,6 +29,8 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Explorer(#[from] eddy_explorer::ExplorerError),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -36,6 +39,7 @@ pub enum ServerError {
 pub struct Server {
     pub http_addr: SocketAddr,
     pub ns: Arc<Namespace>,
+    pub explorer: Arc<eddy_explorer::Explorer>,
     listener: tokio::net::TcpListener,
     metrics: Metrics,
     retention_every: Duration,
@@ -55,6 +59,7 @@ impl Server {
             .await
             .expect("recovery task")?;
         ns.ensure(&config.hubs)?;
+        let explorer = eddy_explorer::Explorer::open(&config.data_dir).await?;
         let addr = format!("{}:{}", config.http.host, config.http.port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
@@ -66,6 +71,7 @@ impl Server {
         Ok(Server {
             http_addr,
             ns: Arc::new(ns),
+            explorer,
             listener,
             metrics,
             retention_every: Duration::from_secs(config.hub.retention_check_secs.max(1)),
@@ -94,14 +100,30 @@ impl Server {
                 }
             })
         };
+        let maintenance = {
+            let explorer = self.explorer.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tick.tick().await;
+                    explorer.maintain().await;
+                }
+            })
+        };
         let app = http::router(http::AppState {
             ns: ns.clone(),
+            explorer: self.explorer.clone(),
             metrics: self.metrics.clone(),
         });
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         retention.abort();
+        maintenance.abort();
+        tracing::info!("sealing hot table rows");
+        if let Err(e) = self.explorer.seal_all().await {
+            tracing::error!(error = %e, "sealing at shutdown failed; rows stay in the WAL and replay on start");
+        }
         tracing::info!("HTTP stopped; flushing partition logs");
         tokio::task::spawn_blocking(move || ns.close())
             .await

@@ -2,5 +2,6 @@
 
 pub mod consume;
 pub mod hub;
+pub mod query;
 pub mod send;
 pub mod serve;

@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod groups;
 mod hubs;
+pub mod kusto;
 mod rest_send;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
 use eddy_common::metrics::Metrics;
+use eddy_explorer::Explorer;
 use eddy_hub::Namespace;
 
 pub use error::ApiError;
@@ -23,6 +25,7 @@ pub use rest_send::BATCH_CONTENT_TYPE;
 #[derive(Clone)]
 pub struct AppState {
     pub ns: Arc<Namespace>,
+    pub explorer: Arc<Explorer>,
     pub metrics: Metrics,
 }
 
@@ -69,6 +72,9 @@ pub fn router(state: AppState) -> Router {
             "/api/hubs/{hub}/consumergroups/{group}/ownership",
             get(groups::ownership).post(groups::claim),
         )
+        .route("/v1/rest/mgmt", post(kusto::v1_mgmt))
+        .route("/v1/rest/query", post(kusto::v1_query))
+        .route("/v2/rest/query", post(kusto::v2_query))
         .route("/{hub}/messages", post(rest_send::send_hub))
         .route(
             "/{hub}/partitions/{partition}/messages",

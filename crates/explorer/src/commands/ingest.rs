@@ -1,0 +1,260 @@
+//! `.ingest inline`, `.ingest into table T (sources)`, and `.set|.append|.set-or-append|
+//! .set-or-replace T <| query`. All ingestion goes through [`Explorer::ingest_bytes`].
+
+use std::time::Instant;
+
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::record_batch::RecordBatch;
+use eddy_kql::command::{property, AppendMode, Properties};
+use eddy_kql::plan::{Planner, Tables};
+use eddy_kql::types::{ColumnDef, KustoType};
+use eddy_kql::values::format_timespan;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{ExplorerError, Result};
+use crate::explorer::Explorer;
+use crate::ingest::{self, Format};
+use crate::result::ResultTable;
+
+/// What one ingestion did.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    pub operation_id: Uuid,
+    pub rows: usize,
+    /// Records that went to the ingestion failures.
+    pub failed_records: usize,
+    /// Values that became null because they did not convert to the column type.
+    pub conversion_failures: u64,
+}
+
+/// Ingestion properties that matter here, read from `with (...)`.
+pub struct IngestProps {
+    pub format: Format,
+    pub mapping: Option<String>,
+    pub ignore_first_record: bool,
+}
+
+impl IngestProps {
+    pub fn from_properties(props: &Properties, default: Format) -> Result<IngestProps> {
+        let format = match property(props, "format") {
+            Some(f) => Format::parse(f).ok_or_else(|| {
+                ExplorerError::InvalidArgument(format!(
+                    "unknown format '{f}'; formats are json, multijson, csv, tsv, psv, scsv, sohsv, txt, raw, parquet, avro"
+                ))
+            })?,
+            None => default,
+        };
+        let mapping = property(props, "ingestionMappingReference")
+            .or_else(|| property(props, "jsonMappingReference"))
+            .or_else(|| property(props, "csvMappingReference"))
+            .map(str::to_string);
+        let ignore_first_record = property(props, "ignoreFirstRecord").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(IngestProps { format, mapping, ignore_first_record })
+    }
+}
+
+fn ingest_result() -> ResultTable {
+    ResultTable::new(
+        "Table_0",
+        &[
+            ("ExtentId", KustoType::Guid),
+            ("ItemLoaded", KustoType::String),
+            ("Duration", KustoType::Timespan),
+            ("HasErrors", KustoType::Bool),
+            ("OperationId", KustoType::Guid),
+        ],
+    )
+}
+
+impl Explorer {
+    /// Ingests `data` from `source` into a table: parse, record bad records, append
+    /// the rest durably. Returns once the rows are durable and queryable.
+    pub async fn ingest_bytes(&self, db: &str, table: &str, data: &[u8], props: &IngestProps, source: &str) -> Result<IngestReport> {
+        let started = Instant::now();
+        let op = Uuid::new_v4();
+        let outcome = self.ingest_inner(db, table, data, props, source, op).await;
+        let status = match &outcome {
+            Ok(r) => Ok(format!("{} rows from {source}; {} records failed", r.rows, r.failed_records)),
+            Err(e) => Err(e.to_string()),
+        };
+        self.record_operation(op, "DataIngestPull", db, table, started, status);
+        if let Err(e) = &outcome {
+            let failure = ingest::RecordFailure {
+                position: "source".into(),
+                payload: String::new(),
+                code: "BadRequest_IngestionFailed",
+                message: e.to_string(),
+            };
+            self.record_failure(op, db, table, source, &failure);
+        }
+        outcome
+    }
+
+    async fn ingest_inner(&self, db: &str, table: &str, data: &[u8], props: &IngestProps, source: &str, op: Uuid) -> Result<IngestReport> {
+        let t = self.table(db, table)?;
+        let mapping = match &props.mapping {
+            Some(name) => Some(self.mapping(db, table, props.format.mapping_kind(), name)?),
+            None => None,
+        };
+        let columns = t.columns();
+        let req = ingest::Request {
+            columns: &columns,
+            format: props.format,
+            mapping: mapping.as_ref(),
+            ignore_first_record: props.ignore_first_record,
+            source,
+        };
+        let parsed = ingest::parse(&req, data)?;
+        for f in &parsed.failures {
+            self.record_failure(op, db, table, source, f);
+        }
+        let rows = parsed.batch.num_rows();
+        t.append(parsed.batch, parsed.raw_bytes).await?;
+        if parsed.conversion_failures > 0 {
+            tracing::info!(db, table, source, values = parsed.conversion_failures, "values did not convert to their column types and became null");
+        }
+        Ok(IngestReport { operation_id: op, rows, failed_records: parsed.failures.len(), conversion_failures: parsed.conversion_failures })
+    }
+
+    pub(crate) async fn ingest_inline(&self, db: &str, table: &str, props: &Properties, data: &[u8]) -> Result<ResultTable> {
+        let started = Instant::now();
+        let p = IngestProps::from_properties(props, Format::Csv(b','))?;
+        let report = self.ingest_bytes(db, table, data, &p, "inline").await?;
+        let mut r = ingest_result();
+        r.push(vec![
+            json!(Uuid::new_v4().to_string()),
+            json!("inline"),
+            json!(format_timespan(started.elapsed().as_micros() as i64)),
+            json!(report.failed_records > 0),
+            json!(report.operation_id.to_string()),
+        ]);
+        Ok(r)
+    }
+
+    pub(crate) async fn ingest_from(&self, db: &str, table: &str, sources: &[String], props: &Properties) -> Result<ResultTable> {
+        let mut r = ingest_result();
+        for source in sources {
+            let started = Instant::now();
+            let default = guess_format(source);
+            let p = IngestProps::from_properties(props, default)?;
+            let data = read_source(source).await?;
+            let report = self.ingest_bytes(db, table, &data, &p, source).await?;
+            r.push(vec![
+                json!(Uuid::new_v4().to_string()),
+                json!(source),
+                json!(format_timespan(started.elapsed().as_micros() as i64)),
+                json!(report.failed_records > 0),
+                json!(report.operation_id.to_string()),
+            ]);
+        }
+        Ok(r)
+    }
+
+    pub(crate) async fn set_or_append(&self, db: &str, mode: AppendMode, table: &str, _props: &Properties, query_text: &str) -> Result<ResultTable> {
+        let started = Instant::now();
+        let query = eddy_kql::parse_query(query_text).map_err(|e| ExplorerError::kql(e, query_text))?;
+        let mut tables = Tables::new();
+        for name in eddy_kql::plan::referenced_names(&query) {
+            if let Some(t) = self.table_if_exists(db, &name) {
+                tables.insert(name, t.plan().await?);
+            }
+        }
+        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, query_text))?;
+        let plan = planned.results.into_iter().next_back().expect("planner returns a result");
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let data = concat_batches(&schema, &batches).map_err(|e| ExplorerError::Execution(e.to_string()))?;
+
+        let exists = self.table_if_exists(db, table).is_some();
+        match (mode, exists) {
+            (AppendMode::Set, true) => {
+                return Err(ExplorerError::AlreadyExists(format!(".set: table '{table}' already exists; use .append or .set-or-append")))
+            }
+            (AppendMode::Append, false) => {
+                return Err(ExplorerError::NotFound(format!(".append: table '{table}' does not exist; use .set or .set-or-append")))
+            }
+            (_, false) => {
+                let _ddl = self.ddl.lock().await;
+                let columns: Vec<ColumnDef> = schema
+                    .fields()
+                    .iter()
+                    .map(|f| ColumnDef { name: f.name().clone(), ty: KustoType::of_field(f) })
+                    .collect();
+                self.create_table(db, table, columns).await?;
+            }
+            _ => {}
+        }
+        let t = self.table(db, table)?;
+        let columns = t.columns();
+        let batch = by_position(&data, &columns)?;
+        let rows = batch.num_rows();
+        let size = batch.get_array_memory_size();
+        if mode == AppendMode::SetOrReplace && exists {
+            t.replace(batch).await?;
+        } else {
+            t.append(batch, size as u64).await?;
+        }
+        self.record_operation(Uuid::new_v4(), "TableSetOrAppend", db, table, started, Ok(format!("{rows} rows")));
+        let mut r = ResultTable::new(
+            "Table_0",
+            &[
+                ("ExtentId", KustoType::Guid),
+                ("OriginalSize", KustoType::Long),
+                ("ExtentSize", KustoType::Long),
+                ("ColumnSize", KustoType::Long),
+                ("IndexSize", KustoType::Long),
+                ("RowCount", KustoType::Long),
+            ],
+        );
+        r.push(vec![json!(Uuid::new_v4().to_string()), json!(size), json!(size), json!(size), json!(0), json!(rows)]);
+        Ok(r)
+    }
+}
+
+/// Query output to a table's columns, matched by position as Kusto does.
+fn by_position(data: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBatch> {
+    if data.num_columns() != columns.len() {
+        return Err(ExplorerError::InvalidArgument(format!(
+            "the query returns {} columns but the table has {} ({})",
+            data.num_columns(),
+            columns.len(),
+            super::csl_schema(columns)
+        )));
+    }
+    let schema = eddy_kql::types::arrow_schema(columns);
+    let mut arrays = vec![];
+    for (a, f) in data.columns().iter().zip(schema.fields()) {
+        let cast = datafusion::arrow::compute::cast(a, f.data_type()).map_err(|e| {
+            ExplorerError::InvalidArgument(format!("column '{}' cannot take {}: {e}", f.name(), a.data_type()))
+        })?;
+        arrays.push(cast);
+    }
+    RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))
+}
+
+fn guess_format(source: &str) -> Format {
+    let lower = source.to_ascii_lowercase();
+    let name = lower.trim_end_matches(".gz");
+    let ext = name.rsplit('.').next().unwrap_or("");
+    Format::parse(ext).unwrap_or(Format::Csv(b','))
+}
+
+/// Reads a local path, a `file://` URL or an http(s) URL.
+async fn read_source(source: &str) -> Result<Vec<u8>> {
+    // Kusto blob URLs may carry a SAS token or `;impersonate`; neither applies to files.
+    let source = source.split(';').next().unwrap_or(source);
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let resp = reqwest::get(source)
+            .await
+            .map_err(|e| ExplorerError::InvalidArgument(format!("cannot fetch {source}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(ExplorerError::InvalidArgument(format!("cannot fetch {source}: HTTP {}", resp.status())));
+        }
+        let bytes = resp.bytes().await.map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {source}: {e}")))?;
+        return Ok(bytes.to_vec());
+    }
+    let path = source.strip_prefix("file://").unwrap_or(source);
+    tokio::fs::read(path).await.map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {path}: {e}")))
+}

@@ -1,0 +1,218 @@
+//! The explorer: the catalog, the open tables, and the entry point that runs a query or
+//! a management command.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use datafusion::prelude::SessionContext;
+use eddy_kql::types::ColumnDef;
+use uuid::Uuid;
+
+use crate::catalog::{Catalog, TableMeta};
+use crate::error::{ExplorerError, Result};
+use crate::journal::{Failure, Journal, Operation};
+use crate::policy::BatchingPolicy;
+use crate::result::ResultTable;
+use crate::table::Table;
+
+/// Compact a table once it has this many files.
+const COMPACT_AT_FILES: usize = 16;
+
+pub struct Explorer {
+    root: PathBuf,
+    pub(crate) catalog: Mutex<Catalog>,
+    tables: Mutex<HashMap<(String, String), Arc<Table>>>,
+    pub(crate) journal: Mutex<Journal>,
+    pub(crate) ctx: SessionContext,
+    /// Serializes commands that change the catalog.
+    pub(crate) ddl: tokio::sync::Mutex<()>,
+}
+
+/// A directory name for a database or table name (names may hold spaces and dots).
+fn dir_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_string() } else { format!("%{:02X}", c as u32) })
+        .collect()
+}
+
+impl Explorer {
+    /// Opens the explorer under `data_dir/explorer`, replaying every table's WAL.
+    pub async fn open(data_dir: &Path) -> Result<Arc<Explorer>> {
+        let root = data_dir.join("explorer");
+        let catalog = Catalog::open(&root)?;
+        let journal = Journal::open(&root);
+        let explorer = Explorer {
+            root,
+            catalog: Mutex::new(catalog),
+            tables: Mutex::new(HashMap::new()),
+            journal: Mutex::new(journal),
+            ctx: SessionContext::new(),
+            ddl: tokio::sync::Mutex::new(()),
+        };
+        let metas: Vec<(String, String, Vec<ColumnDef>)> = {
+            let cat = explorer.catalog.lock().expect("catalog lock");
+            cat.data
+                .databases
+                .iter()
+                .flat_map(|(db, d)| d.tables.iter().map(move |(t, m)| (db.clone(), t.clone(), m.schema())))
+                .collect()
+        };
+        for (db, name, columns) in metas {
+            let table = explorer.open_table(&db, &name, columns).await?;
+            explorer.tables.lock().expect("tables lock").insert((db, name), Arc::new(table));
+        }
+        Ok(Arc::new(explorer))
+    }
+
+    pub(crate) fn table_dir(&self, db: &str, table: &str) -> PathBuf {
+        self.root.join(dir_name(db)).join(dir_name(table))
+    }
+
+    fn wal_dir(&self, db: &str, table: &str) -> PathBuf {
+        self.root.join("_wal").join(dir_name(db)).join(dir_name(table))
+    }
+
+    pub(crate) async fn open_table(&self, db: &str, name: &str, columns: Vec<ColumnDef>) -> Result<Table> {
+        Table::open(db, name, &self.table_dir(db, name), &self.wal_dir(db, name), columns).await
+    }
+
+    /// Registers a new table in the catalog and on disk.
+    pub(crate) async fn create_table(&self, db: &str, name: &str, columns: Vec<ColumnDef>) -> Result<Arc<Table>> {
+        let table = Arc::new(self.open_table(db, name, columns.clone()).await?);
+        {
+            let mut cat = self.catalog.lock().expect("catalog lock");
+            cat.database_mut(db)?.tables.insert(name.to_string(), TableMeta::new(&columns));
+            cat.save()?;
+        }
+        self.tables.lock().expect("tables lock").insert((db.to_string(), name.to_string()), table.clone());
+        Ok(table)
+    }
+
+    pub(crate) async fn drop_table(&self, db: &str, name: &str) -> Result<()> {
+        {
+            let mut cat = self.catalog.lock().expect("catalog lock");
+            cat.table(db, name)?;
+            cat.database_mut(db)?.tables.remove(name);
+            cat.save()?;
+        }
+        self.tables.lock().expect("tables lock").remove(&(db.to_string(), name.to_string()));
+        for dir in [self.table_dir(db, name), self.wal_dir(db, name)] {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(ExplorerError::io(format!("remove {}", dir.display())))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn table(&self, db: &str, name: &str) -> Result<Arc<Table>> {
+        if let Some(t) = self.tables.lock().expect("tables lock").get(&(db.to_string(), name.to_string())) {
+            return Ok(t.clone());
+        }
+        // Not open: say what exists.
+        let cat = self.catalog.lock().expect("catalog lock");
+        cat.table(db, name)?;
+        Err(ExplorerError::NotFound(format!("table '{name}' is not open")))
+    }
+
+    pub fn table_if_exists(&self, db: &str, name: &str) -> Option<Arc<Table>> {
+        self.tables.lock().expect("tables lock").get(&(db.to_string(), name.to_string())).cloned()
+    }
+
+    pub fn databases(&self) -> Vec<String> {
+        self.catalog.lock().expect("catalog lock").data.databases.keys().cloned().collect()
+    }
+
+    pub fn database_exists(&self, db: &str) -> bool {
+        self.catalog.lock().expect("catalog lock").data.databases.contains_key(db)
+    }
+
+    /// Runs a query or (text starting with `.`) a management command in database `db`.
+    pub async fn execute(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
+        if !self.database_exists(db) {
+            return Err(self.catalog.lock().expect("catalog lock").database(db).err().expect("missing database"));
+        }
+        if text.trim_start().starts_with('.') {
+            let cmd = eddy_kql::parse_command(text).map_err(|e| ExplorerError::kql(e, text))?;
+            self.command(db, cmd).await
+        } else {
+            self.query(db, text).await
+        }
+    }
+
+    /// The effective batching policy of a table (table, else database, else default).
+    pub fn batching_policy(&self, db: &str, table: &str) -> BatchingPolicy {
+        let cat = self.catalog.lock().expect("catalog lock");
+        let table_policy = cat.table(db, table).ok().and_then(|t| t.policies.ingestion_batching.clone());
+        let db_policy = cat.database(db).ok().and_then(|d| d.policies.ingestion_batching.clone());
+        table_policy
+            .or(db_policy)
+            .and_then(|v| BatchingPolicy::from_json(&v).ok())
+            .unwrap_or_default()
+    }
+
+    fn all_tables(&self) -> Vec<Arc<Table>> {
+        self.tables.lock().expect("tables lock").values().cloned().collect()
+    }
+
+    /// Seals the tables whose batching policy fired and compacts the ones with many
+    /// files. The server calls this a few times a second.
+    pub async fn maintain(&self) {
+        for t in self.all_tables() {
+            let policy = self.batching_policy(&t.db, &t.name);
+            if !t.seal_due(&policy).await {
+                continue;
+            }
+            match t.seal().await {
+                Ok(_) => {
+                    if let Err(e) = t.compact(COMPACT_AT_FILES).await {
+                        tracing::warn!(db = %t.db, table = %t.name, error = %e, "compaction failed");
+                    }
+                }
+                Err(e) => tracing::error!(db = %t.db, table = %t.name, error = %e, "seal failed; rows stay in the WAL"),
+            }
+        }
+    }
+
+    /// Seals every table's hot rows (graceful shutdown, tests).
+    pub async fn seal_all(&self) -> Result<()> {
+        for t in self.all_tables() {
+            t.seal().await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn record_failure(&self, op: Uuid, db: &str, table: &str, source: &str, f: &crate::ingest::RecordFailure) {
+        self.journal.lock().expect("journal lock").record_failure(Failure {
+            operation_id: op,
+            database: db.to_string(),
+            table: table.to_string(),
+            failed_on: Utc::now(),
+            source: source.to_string(),
+            position: f.position.clone(),
+            payload: f.payload.clone(),
+            error_code: f.code.to_string(),
+            details: f.message.clone(),
+        });
+    }
+
+    pub(crate) fn record_operation(&self, id: Uuid, kind: &str, db: &str, table: &str, started: Instant, outcome: std::result::Result<String, String>) {
+        let (state, status) = match outcome {
+            Ok(s) => ("Completed", s),
+            Err(s) => ("Failed", s),
+        };
+        let elapsed = started.elapsed();
+        self.journal.lock().expect("journal lock").record_operation(Operation {
+            id,
+            kind: kind.to_string(),
+            database: db.to_string(),
+            table: table.to_string(),
+            started_on: Utc::now() - chrono::Duration::from_std(elapsed).unwrap_or_default(),
+            duration: elapsed,
+            state,
+            status,
+        });
+    }
+}

@@ -1,0 +1,318 @@
+//! Ingestion: bytes in a format (json, multijson, csv/tsv/psv/scsv/sohsv, txt, raw,
+//! parquet, avro; gzip for text) plus an optional mapping, to one Arrow batch in the
+//! table's schema. A record that cannot be parsed becomes a [`RecordFailure`] (position,
+//! raw payload, code, reason) and the other records still land.
+
+mod avro;
+pub mod convert;
+mod csv;
+mod json;
+pub mod mapping;
+mod parquet;
+
+use std::io::Read;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use eddy_kql::command::MappingKind;
+use eddy_kql::types::{arrow_schema, ColumnDef};
+use eddy_kql::values::format_datetime;
+use serde_json::Value;
+
+use crate::error::{ExplorerError, Result};
+use mapping::{Mapping, Source, Transform};
+
+/// Longest raw payload kept in a failure record.
+pub const MAX_FAILURE_PAYLOAD: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    MultiJson,
+    /// Delimited text with this separator.
+    Csv(u8),
+    Txt,
+    Raw,
+    Parquet,
+    Avro,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "json" => Format::Json,
+            "multijson" => Format::MultiJson,
+            "csv" => Format::Csv(b','),
+            "tsv" | "tsve" => Format::Csv(b'\t'),
+            "psv" => Format::Csv(b'|'),
+            "scsv" => Format::Csv(b';'),
+            "sohsv" => Format::Csv(0x01),
+            "txt" => Format::Txt,
+            "raw" => Format::Raw,
+            "parquet" => Format::Parquet,
+            "avro" | "apacheavro" => Format::Avro,
+            _ => return None,
+        })
+    }
+
+    /// The mapping kind this format uses.
+    pub fn mapping_kind(self) -> MappingKind {
+        match self {
+            Format::Json | Format::MultiJson => MappingKind::Json,
+            Format::Csv(_) | Format::Txt | Format::Raw => MappingKind::Csv,
+            Format::Parquet => MappingKind::Parquet,
+            Format::Avro => MappingKind::Avro,
+        }
+    }
+}
+
+/// A record that did not make it into the table.
+#[derive(Debug, Clone)]
+pub struct RecordFailure {
+    /// Where in the source: `line 3`, `record 7`, `byte 120`.
+    pub position: String,
+    pub payload: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub struct Request<'a> {
+    pub columns: &'a [ColumnDef],
+    pub format: Format,
+    pub mapping: Option<&'a Mapping>,
+    pub ignore_first_record: bool,
+    /// Source name for failures and the `SourceLocation` transform.
+    pub source: &'a str,
+}
+
+pub struct Parsed {
+    pub batch: RecordBatch,
+    pub failures: Vec<RecordFailure>,
+    /// Present values that became null because they did not convert to the column type.
+    pub conversion_failures: u64,
+    /// Uncompressed size of the source.
+    pub raw_bytes: u64,
+}
+
+pub fn truncate_payload(s: &str) -> String {
+    if s.len() <= MAX_FAILURE_PAYLOAD {
+        return s.to_string();
+    }
+    let mut end = MAX_FAILURE_PAYLOAD;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Gunzips when the data starts with the gzip magic bytes.
+fn decompress(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        let mut out = vec![];
+        flate2::read::MultiGzDecoder::new(data)
+            .read_to_end(&mut out)
+            .map_err(|e| ExplorerError::InvalidArgument(format!("gzip data is corrupt: {e}")))?;
+        return Ok(std::borrow::Cow::Owned(out));
+    }
+    Ok(std::borrow::Cow::Borrowed(data))
+}
+
+/// Parses `data` per `req` into rows of the table.
+pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
+    if let Some(m) = req.mapping {
+        if m.kind != req.format.mapping_kind() {
+            return Err(ExplorerError::InvalidArgument(format!(
+                "mapping kind {} does not fit format {:?}",
+                m.kind.name(),
+                req.format
+            )));
+        }
+    }
+    match req.format {
+        Format::Parquet => return parquet::parse(req, data),
+        Format::Avro => {
+            let data = decompress(data)?;
+            let (records, failures) = avro::records(&data);
+            return finish(req, rows_from_json(req, records), failures, data.len() as u64);
+        }
+        _ => {}
+    }
+    let data = decompress(data)?;
+    let raw_bytes = data.len() as u64;
+    let text = String::from_utf8_lossy(&data);
+    match req.format {
+        Format::Json | Format::MultiJson => {
+            let (records, failures) =
+                if req.format == Format::Json { json::lines(&text) } else { json::multi(&text) };
+            let records = records.into_iter().skip(req.ignore_first_record as usize).collect();
+            finish(req, rows_from_json(req, records), failures, raw_bytes)
+        }
+        Format::Csv(sep) => {
+            let (records, mut failures) = csv::records(&text, sep);
+            let mut rows = vec![];
+            for (line, fields) in records.into_iter().skip(req.ignore_first_record as usize) {
+                match csv_row(req, line, fields) {
+                    Ok(r) => rows.push(r),
+                    Err(f) => failures.push(f),
+                }
+            }
+            finish(req, rows, failures, raw_bytes)
+        }
+        Format::Txt => {
+            let rows = text
+                .lines()
+                .enumerate()
+                .skip(req.ignore_first_record as usize)
+                .map(|(i, l)| single_column_row(req, l, i as u64 + 1))
+                .collect();
+            finish(req, rows, vec![], raw_bytes)
+        }
+        Format::Raw => finish(req, vec![single_column_row(req, &text, 1)], vec![], raw_bytes),
+        Format::Parquet | Format::Avro => unreachable!("handled above"),
+    }
+}
+
+type Row = Vec<Option<Value>>;
+
+fn single_column_row(req: &Request<'_>, text: &str, _line: u64) -> Row {
+    let mut row = vec![None; req.columns.len()];
+    if let Some(first) = row.first_mut() {
+        *first = Some(Value::String(text.to_string()));
+    }
+    row
+}
+
+/// Applies a mapping transform to a value.
+fn transform(t: Transform, v: Option<Value>, req: &Request<'_>, line: u64) -> Option<Value> {
+    let unix = |v: &Value, per_second: f64| -> Option<Value> {
+        let n = convert::to_f64(v)?;
+        Some(Value::String(format_datetime((n * 1_000_000.0 / per_second).round() as i64)))
+    };
+    match t {
+        Transform::DateTimeFromUnixSeconds => v.and_then(|v| unix(&v, 1.0)),
+        Transform::DateTimeFromUnixMilliseconds => v.and_then(|v| unix(&v, 1e3)),
+        Transform::DateTimeFromUnixMicroseconds => v.and_then(|v| unix(&v, 1e6)),
+        Transform::DateTimeFromUnixNanoseconds => v.and_then(|v| unix(&v, 1e9)),
+        Transform::SourceLocation => Some(Value::String(req.source.to_string())),
+        Transform::SourceLineNumber => Some(Value::from(line)),
+        Transform::PropertyBagArrayToDictionary => v.map(|v| match v {
+            Value::Array(items) => {
+                let mut out = serde_json::Map::new();
+                for item in items {
+                    let key = item.get("Key").or_else(|| item.get("key")).and_then(|k| k.as_str()).map(str::to_string);
+                    if let Some(k) = key {
+                        out.insert(k, item.get("Value").or_else(|| item.get("value")).cloned().unwrap_or(Value::Null));
+                    }
+                }
+                Value::Object(out)
+            }
+            other => other,
+        }),
+        Transform::DropMappedFields => v,
+    }
+}
+
+fn column_index(req: &Request<'_>, name: &str) -> Option<usize> {
+    req.columns.iter().position(|c| c.name == name)
+}
+
+/// JSON-shaped records (JSON and Avro) to rows: by mapping, else by column name.
+fn rows_from_json(req: &Request<'_>, records: Vec<(u64, Value)>) -> Vec<Row> {
+    records
+        .into_iter()
+        .map(|(line, rec)| {
+            let mut row: Row = vec![None; req.columns.len()];
+            match req.mapping {
+                Some(m) => {
+                    for e in &m.entries {
+                        let Some(idx) = column_index(req, &e.column) else { continue };
+                        let v = match &e.source {
+                            Source::Path(p) => p.get(&rec).cloned(),
+                            Source::Const(c) => Some(Value::String(c.clone())),
+                            Source::Ordinal(_) | Source::Nothing => None,
+                        };
+                        row[idx] = match e.transform {
+                            Some(t) => transform(t, v, req, line),
+                            None => v,
+                        };
+                    }
+                }
+                None => {
+                    if let Value::Object(obj) = &rec {
+                        for (i, c) in req.columns.iter().enumerate() {
+                            row[i] = obj.get(&c.name).cloned();
+                        }
+                    }
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, RecordFailure> {
+    let fail = |message: String, fields: &[String]| RecordFailure {
+        position: format!("line {line}"),
+        payload: truncate_payload(&fields.join(",")),
+        code: "BadRequest_CsvFieldCount",
+        message,
+    };
+    let mut row: Row = vec![None; req.columns.len()];
+    match req.mapping {
+        Some(m) => {
+            let needed = m
+                .entries
+                .iter()
+                .filter_map(|e| match e.source {
+                    Source::Ordinal(o) => Some(o + 1),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            if fields.len() < needed {
+                return Err(fail(format!("the record has {} fields but the mapping reads field {}", fields.len(), needed - 1), &fields));
+            }
+            for e in &m.entries {
+                let Some(idx) = column_index(req, &e.column) else { continue };
+                let v = match &e.source {
+                    Source::Ordinal(o) => Some(Value::String(fields[*o].clone())),
+                    Source::Const(c) => Some(Value::String(c.clone())),
+                    Source::Path(_) | Source::Nothing => None,
+                };
+                row[idx] = match e.transform {
+                    Some(t) => transform(t, v, req, line),
+                    None => v,
+                };
+            }
+        }
+        None => {
+            if fields.len() != req.columns.len() {
+                return Err(fail(
+                    format!("the record has {} fields but table has {} columns", fields.len(), req.columns.len()),
+                    &fields,
+                ));
+            }
+            for (i, f) in fields.into_iter().enumerate() {
+                row[i] = Some(Value::String(f));
+            }
+        }
+    }
+    Ok(row)
+}
+
+fn finish(req: &Request<'_>, rows: Vec<Row>, failures: Vec<RecordFailure>, raw_bytes: u64) -> Result<Parsed> {
+    let schema = arrow_schema(req.columns);
+    let mut arrays = vec![];
+    let mut conversion_failures = 0;
+    for (i, c) in req.columns.iter().enumerate() {
+        let cells: Vec<Option<Value>> = rows.iter().map(|r| r[i].clone()).collect();
+        let converted = convert::column(c.ty, &cells);
+        conversion_failures += converted.failed;
+        arrays.push(converted.array);
+    }
+    let batch = if rows.is_empty() {
+        RecordBatch::new_empty(schema)
+    } else {
+        RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))?
+    };
+    Ok(Parsed { batch, failures, conversion_failures, raw_bytes })
+}

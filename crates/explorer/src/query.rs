@@ -1,0 +1,51 @@
+//! Running KQL: resolve the tables a query names to plans (sealed ∪ hot rows), lower the
+//! query with `eddy_kql::plan`, execute on DataFusion, enforce the result limits.
+
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use eddy_kql::plan::{referenced_names, Planner, QueryOptions, Tables};
+
+use crate::error::{ExplorerError, Result};
+use crate::explorer::Explorer;
+use crate::result::ResultTable;
+
+impl Explorer {
+    pub async fn query(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
+        let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
+        let mut tables = Tables::new();
+        for name in referenced_names(&query) {
+            if let Some(t) = self.table_if_exists(db, &name) {
+                tables.insert(name, t.plan().await?);
+            }
+        }
+        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, text))?;
+        let mut out = vec![];
+        for (i, plan) in planned.results.into_iter().enumerate() {
+            let name = if i == 0 { "PrimaryResult".to_string() } else { format!("Table_{i}") };
+            out.push(self.run_plan(&name, plan, &planned.options).await?);
+        }
+        Ok(out)
+    }
+
+    /// Executes one plan into a result table, within the truncation limits.
+    pub(crate) async fn run_plan(&self, name: &str, plan: LogicalPlan, options: &QueryOptions) -> Result<ResultTable> {
+        let plan = if options.no_truncation {
+            plan
+        } else {
+            LogicalPlanBuilder::from(plan).limit(0, Some(options.max_records + 1))?.build()?
+        };
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        if !options.no_truncation {
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            if rows > options.max_records {
+                return Err(ExplorerError::ResultTooLarge { what: "record count", limit: options.max_records });
+            }
+            let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+            if bytes > options.max_bytes {
+                return Err(ExplorerError::ResultTooLarge { what: "data size", limit: options.max_bytes });
+            }
+        }
+        Ok(ResultTable::from_batches(name, &schema, &batches))
+    }
+}

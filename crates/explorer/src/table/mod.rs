@@ -1,0 +1,281 @@
+//! One table: its Delta Lake table (sealed rows), its hot rows (in memory, queryable at
+//! once) and the write-ahead log that makes the hot rows durable.
+//!
+//! ```text
+//!  ingest ──▶ WAL append + fsync ──▶ hot batches ──(batching policy)──▶ seal:
+//!                                        │          one Parquet file + Delta commit
+//!  query ◀── Delta scan ∪ hot batches ◀──┘          carrying the WAL seq (txn), then
+//!                                                   WAL segments released
+//! ```
+//! Queries take the Delta provider and the hot batches under one lock, and a seal swaps
+//! both under the same lock, so a query never sees a row twice or misses one.
+
+pub mod delta;
+mod extents;
+pub mod wal;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::common::{Column, TableReference};
+use datafusion::datasource::{provider_as_source, MemTable};
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
+use deltalake::protocol::SaveMode;
+use deltalake::DeltaTable;
+use eddy_kql::types::{arrow_schema, ColumnDef};
+use tokio::sync::Mutex;
+
+use crate::error::{ExplorerError, Result};
+use crate::policy::{batch_due, BatchingPolicy};
+use wal::Wal;
+
+pub use extents::Extent;
+
+/// Reopen the Delta handle after this many commits: a reused handle gets slower with
+/// every commit (see reference/delta-spike.md).
+const REOPEN_EVERY: u32 = 50;
+
+pub struct Table {
+    pub db: String,
+    pub name: String,
+    path: PathBuf,
+    columns: RwLock<Vec<ColumnDef>>,
+    state: Mutex<State>,
+    seal_lock: Mutex<()>,
+}
+
+struct State {
+    delta: DeltaTable,
+    provider: Arc<dyn TableProvider>,
+    hot: Vec<(u64, RecordBatch)>,
+    wal: Wal,
+    pending_items: u64,
+    pending_bytes: u64,
+    first_pending: Option<Instant>,
+    commits_since_open: u32,
+}
+
+/// What a seal did.
+#[derive(Debug, Clone, Copy)]
+pub struct Sealed {
+    pub rows: usize,
+    pub version: i64,
+}
+
+impl Table {
+    /// Opens (creating if needed) the table stored at `path` with WAL in `wal_dir`,
+    /// replaying un-sealed rows.
+    pub async fn open(db: &str, name: &str, path: &Path, wal_dir: &Path, columns: Vec<ColumnDef>) -> Result<Table> {
+        let delta = delta::create(path, name, &columns).await?;
+        let committed = delta::committed_seq(&delta, name).await?;
+        let (wal, replayed) = Wal::open(wal_dir, committed)?;
+        let mut hot = vec![];
+        for r in replayed {
+            hot.push((r.seq, delta::to_query(&r.batch, &columns)?));
+        }
+        if !hot.is_empty() {
+            tracing::info!(db, table = name, batches = hot.len(), "replayed un-sealed rows from the WAL");
+        }
+        let provider = delta.table_provider().await.map_err(ExplorerError::delta(name))?;
+        let pending_items = hot.len() as u64;
+        let pending_bytes = hot.iter().map(|(_, b)| b.get_array_memory_size() as u64).sum();
+        Ok(Table {
+            db: db.to_string(),
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            columns: RwLock::new(columns),
+            state: Mutex::new(State {
+                delta,
+                provider,
+                first_pending: (!hot.is_empty()).then(Instant::now),
+                hot,
+                wal,
+                pending_items,
+                pending_bytes,
+                commits_since_open: 0,
+            }),
+            seal_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn columns(&self) -> Vec<ColumnDef> {
+        self.columns.read().expect("columns lock").clone()
+    }
+
+    /// Appends rows (query form, current schema) durably; they are queryable on return.
+    pub async fn append(&self, batch: RecordBatch, raw_bytes: u64) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut st = self.state.lock().await;
+        let seq = st.wal.append(&batch)?;
+        st.hot.push((seq, batch));
+        st.pending_items += 1;
+        st.pending_bytes += raw_bytes;
+        st.first_pending.get_or_insert_with(Instant::now);
+        Ok(())
+    }
+
+    /// Whether the batching policy says the hot rows must be sealed now.
+    pub async fn seal_due(&self, policy: &BatchingPolicy) -> bool {
+        let st = self.state.lock().await;
+        let age = st.first_pending.map(|t| t.elapsed()).unwrap_or(Duration::ZERO);
+        batch_due(policy, age, st.pending_items, st.pending_bytes)
+    }
+
+    /// Number of hot (un-sealed) rows.
+    pub async fn hot_rows(&self) -> usize {
+        self.state.lock().await.hot.iter().map(|(_, b)| b.num_rows()).sum()
+    }
+
+    /// Writes all hot rows as one Parquet file in one Delta commit.
+    pub async fn seal(&self) -> Result<Option<Sealed>> {
+        let _one_at_a_time = self.seal_lock.lock().await;
+        let columns = self.columns();
+        let (batches, upto, table) = {
+            let mut st = self.state.lock().await;
+            let Some(&(upto, _)) = st.hot.last() else {
+                return Ok(None);
+            };
+            st.wal.rotate()?;
+            (st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(), upto, st.delta.clone())
+        };
+        let storage: Vec<RecordBatch> =
+            batches.iter().map(|b| delta::to_storage(b, &columns)).collect::<Result<_>>()?;
+        let schema = eddy_kql::types::storage_schema(&columns);
+        let combined = concat_batches(&schema, &storage).map_err(|e| ExplorerError::Execution(e.to_string()))?;
+        let rows = combined.num_rows();
+        let mut table = delta::append(table, &self.name, combined, Some(upto), SaveMode::Append).await?;
+        let mut st = self.state.lock().await;
+        st.commits_since_open += 1;
+        if st.commits_since_open >= REOPEN_EVERY {
+            table = delta::open(&self.path, &self.name).await?;
+            st.commits_since_open = 0;
+        }
+        let provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        let version = table.version().unwrap_or(0);
+        st.delta = table;
+        st.provider = provider;
+        st.hot.retain(|(s, _)| *s > upto);
+        st.pending_items = st.hot.len() as u64;
+        st.pending_bytes = st.hot.iter().map(|(_, b)| b.get_array_memory_size() as u64).sum();
+        st.first_pending = (!st.hot.is_empty()).then(Instant::now);
+        st.wal.release(upto)?;
+        tracing::debug!(db = %self.db, table = %self.name, rows, version, "sealed");
+        Ok(Some(Sealed { rows, version }))
+    }
+
+    /// Replaces all rows with `batch` (`.set-or-replace`).
+    pub async fn replace(&self, batch: RecordBatch) -> Result<()> {
+        let _one_at_a_time = self.seal_lock.lock().await;
+        let columns = self.columns();
+        let storage = delta::to_storage(&batch, &columns)?;
+        let mut st = self.state.lock().await;
+        let table = delta::append(st.delta.clone(), &self.name, storage, None, SaveMode::Overwrite).await?;
+        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.delta = table;
+        st.hot.clear();
+        st.wal.clear()?;
+        st.pending_items = 0;
+        st.pending_bytes = 0;
+        st.first_pending = None;
+        Ok(())
+    }
+
+    /// Adds columns at the end of the schema (`.create-merge`, `.alter` with additions).
+    pub async fn add_columns(&self, added: &[ColumnDef]) -> Result<()> {
+        if added.is_empty() {
+            return Ok(());
+        }
+        self.seal().await?;
+        let _one_at_a_time = self.seal_lock.lock().await;
+        let mut st = self.state.lock().await;
+        let table = st
+            .delta
+            .clone()
+            .add_columns()
+            .with_fields(delta::kernel_fields(added)?)
+            .await
+            .map_err(ExplorerError::delta(&self.name))?;
+        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.delta = table;
+        let mut cols = self.columns.write().expect("columns lock");
+        cols.extend(added.iter().cloned());
+        for (_, b) in st.hot.iter_mut() {
+            *b = delta::to_query(b, &cols)?;
+        }
+        Ok(())
+    }
+
+    /// A plan reading sealed and hot rows, in the query-side types.
+    pub async fn plan(&self) -> Result<LogicalPlan> {
+        let columns = self.columns();
+        let (provider, hot) = {
+            let st = self.state.lock().await;
+            (st.provider.clone(), st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>())
+        };
+        let schema = arrow_schema(&columns);
+        let reference = TableReference::bare(self.name.clone());
+        let scan = LogicalPlanBuilder::scan(reference.clone(), provider_as_source(provider), None)?;
+        let scanned = scan.schema().clone();
+        let mut exprs: Vec<Expr> = vec![];
+        for f in schema.fields() {
+            let Some((q, sf)) = scanned.iter().find(|(_, sf)| sf.name() == f.name()) else {
+                exprs.push(
+                    Expr::Literal(datafusion::common::ScalarValue::try_from(f.data_type())?, None).alias(f.name()),
+                );
+                continue;
+            };
+            let c = Expr::Column(Column::new(q.cloned(), sf.name()));
+            exprs.push(match (sf.data_type(), f.data_type()) {
+                (a, b) if a == b => c,
+                (DataType::Int64, DataType::Duration(_)) => {
+                    cast(cast(c, DataType::Int64), f.data_type().clone()).alias(f.name())
+                }
+                _ => cast(c, f.data_type().clone()).alias(f.name()),
+            });
+        }
+        let mut plan = scan.project(exprs)?;
+        if !hot.is_empty() {
+            let hot: Vec<RecordBatch> = hot.iter().map(|b| delta::to_query(b, &columns)).collect::<Result<_>>()?;
+            let mem = MemTable::try_new(schema, vec![hot])?;
+            let hot_plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(mem)), None)?.build()?;
+            plan = plan.union(hot_plan)?;
+        }
+        Ok(plan.build()?)
+    }
+
+    /// The sealed files, Kusto's "extents".
+    pub async fn extents(&self) -> Result<Vec<Extent>> {
+        let st = self.state.lock().await;
+        extents::list(&st.delta, &self.name)
+    }
+
+    /// Merges small files (OPTIMIZE compact) when there are at least `min_files` files.
+    pub async fn compact(&self, min_files: usize) -> Result<Option<(u64, u64)>> {
+        let _one_at_a_time = self.seal_lock.lock().await;
+        let table = { self.state.lock().await.delta.clone() };
+        let files = table.snapshot().map(|s| s.log_data().num_files()).unwrap_or(0);
+        if files < min_files {
+            return Ok(None);
+        }
+        let (table, metrics) = table
+            .optimize()
+            .with_type(deltalake::operations::optimize::OptimizeType::Compact)
+            .await
+            .map_err(ExplorerError::delta(&self.name))?;
+        let mut st = self.state.lock().await;
+        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.delta = table;
+        Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
+    }
+}

@@ -1,0 +1,172 @@
+//! The write-ahead log of a table's un-sealed rows.
+//!
+//! Segment files `{first_seq:020}.wal` hold records
+//! `[len u32][crc32c u32][seq u64][Arrow IPC stream of one batch]`, each fsynced before
+//! the ingest that wrote it is acknowledged. Sealing rotates to a new segment and, once
+//! the Delta commit that carries the sealed rows (and their last sequence number, as an
+//! app transaction) is durable, deletes the older segments. Replay skips records whose
+//! sequence number the Delta table already holds, so a crash between commit and delete
+//! neither loses nor doubles rows. A torn or corrupt tail is cut off on open.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::error::{ExplorerError, Result};
+
+const HEADER: usize = 16;
+
+pub struct Wal {
+    dir: PathBuf,
+    file: File,
+    current_first: u64,
+    next_seq: u64,
+}
+
+/// A record read back on open.
+pub struct Replayed {
+    pub seq: u64,
+    pub batch: RecordBatch,
+}
+
+fn segment_name(first: u64) -> String {
+    format!("{first:020}.wal")
+}
+
+fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir(dir).map_err(ExplorerError::io(format!("list {}", dir.display())))? {
+        let entry = entry.map_err(ExplorerError::io("read wal dir"))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if let Some(first) = name.strip_suffix(".wal").and_then(|n| n.parse::<u64>().ok()) {
+            out.push((first, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut buf = vec![];
+    let mut w = StreamWriter::try_new(&mut buf, &batch.schema()).map_err(arrow_err)?;
+    w.write(batch).map_err(arrow_err)?;
+    w.finish().map_err(arrow_err)?;
+    drop(w);
+    Ok(buf)
+}
+
+fn decode(bytes: &[u8]) -> Result<RecordBatch> {
+    let mut r = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(arrow_err)?;
+    match r.next() {
+        Some(b) => b.map_err(arrow_err),
+        None => Err(ExplorerError::Execution("empty WAL record".into())),
+    }
+}
+
+fn arrow_err(e: datafusion::arrow::error::ArrowError) -> ExplorerError {
+    ExplorerError::Execution(format!("WAL encoding: {e}"))
+}
+
+impl Wal {
+    /// Opens the WAL in `dir`, returning the records with `seq > committed` in order.
+    /// `committed` is the last sequence number the Delta table holds (-1 for none).
+    pub fn open(dir: &Path, committed: i64) -> Result<(Wal, Vec<Replayed>)> {
+        std::fs::create_dir_all(dir).map_err(ExplorerError::io(format!("create {}", dir.display())))?;
+        let mut replay = vec![];
+        let mut next_seq = (committed + 1).max(0) as u64;
+        let segs = segments(dir)?;
+        for (_, path) in &segs {
+            let mut bytes = vec![];
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(ExplorerError::io(format!("read {}", path.display())))?;
+            let mut pos = 0;
+            while pos + HEADER <= bytes.len() {
+                let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+                let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes"));
+                let end = pos + HEADER + len;
+                if end > bytes.len() || crc32c::crc32c(&bytes[pos + 8..end]) != crc {
+                    break;
+                }
+                let seq = u64::from_le_bytes(bytes[pos + 8..pos + 16].try_into().expect("8 bytes"));
+                if seq as i64 > committed {
+                    replay.push(Replayed { seq, batch: decode(&bytes[pos + HEADER..end])? });
+                }
+                next_seq = next_seq.max(seq + 1);
+                pos = end;
+            }
+            if pos < bytes.len() {
+                tracing::warn!(path = %path.display(), at = pos, "truncating torn WAL tail");
+                let f = OpenOptions::new().write(true).open(path).map_err(ExplorerError::io("open wal"))?;
+                f.set_len(pos as u64).and_then(|_| f.sync_all()).map_err(ExplorerError::io("truncate wal"))?;
+            }
+        }
+        // Start a fresh segment; the old ones stay until a seal commits their rows.
+        let first = next_seq;
+        let path = dir.join(segment_name(first));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(ExplorerError::io(format!("open {}", path.display())))?;
+        eddy_common::fsutil::sync_dir(dir).map_err(ExplorerError::io("sync wal dir"))?;
+        Ok((Wal { dir: dir.to_path_buf(), file, current_first: first, next_seq }, replay))
+    }
+
+    /// Appends one batch durably and returns its sequence number.
+    pub fn append(&mut self, batch: &RecordBatch) -> Result<u64> {
+        let seq = self.next_seq;
+        let payload = encode(batch)?;
+        let mut rec = Vec::with_capacity(HEADER + payload.len());
+        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&[0; 4]);
+        rec.extend_from_slice(&seq.to_le_bytes());
+        rec.extend_from_slice(&payload);
+        let crc = crc32c::crc32c(&rec[8..]);
+        rec[4..8].copy_from_slice(&crc.to_le_bytes());
+        self.file
+            .write_all(&rec)
+            .and_then(|_| self.file.sync_data())
+            .map_err(ExplorerError::io("append to WAL"))?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// Starts a new segment; records written before stay in the older segments.
+    pub fn rotate(&mut self) -> Result<()> {
+        let first = self.next_seq;
+        if first == self.current_first {
+            return Ok(());
+        }
+        let path = self.dir.join(segment_name(first));
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(ExplorerError::io(format!("open {}", path.display())))?;
+        self.current_first = first;
+        eddy_common::fsutil::sync_dir(&self.dir).map_err(ExplorerError::io("sync wal dir"))
+    }
+
+    /// Deletes the segments whose records all have `seq <= upto` (they are committed).
+    pub fn release(&mut self, upto: u64) -> Result<()> {
+        let segs = segments(&self.dir)?;
+        for (i, (first, path)) in segs.iter().enumerate() {
+            let next_first = segs.get(i + 1).map(|s| s.0).unwrap_or(self.next_seq);
+            if *first != self.current_first && next_first <= upto + 1 {
+                std::fs::remove_file(path).map_err(ExplorerError::io(format!("remove {}", path.display())))?;
+            }
+        }
+        eddy_common::fsutil::sync_dir(&self.dir).map_err(ExplorerError::io("sync wal dir"))
+    }
+
+    /// Deletes every segment (after `.set-or-replace` or a drop).
+    pub fn clear(&mut self) -> Result<()> {
+        self.rotate()?;
+        self.release(self.next_seq.saturating_sub(1))
+    }
+}

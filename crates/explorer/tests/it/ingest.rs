@@ -1,0 +1,1 @@
+//! Ingestion formats and mappings.

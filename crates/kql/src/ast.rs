@@ -1,0 +1,180 @@
+//! The syntax tree of KQL queries. Every node keeps the span of its text so that planning
+//! errors point at the right place.
+
+use crate::lexer::Span;
+use crate::types::KustoType;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A whole query: `let`s and `set`s, then (usually) one tabular expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    Let { name: Ident, value: LetValue },
+    Set { name: Ident, value: Option<Literal> },
+    Tabular(Tabular),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LetValue {
+    Scalar(Expr),
+    Tabular(Tabular),
+}
+
+/// `source | op | op ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tabular {
+    pub source: Source,
+    pub ops: Vec<Operator>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A table, or a name bound by `let` or `as`.
+    Named(Ident),
+    Datatable { columns: Vec<(Ident, KustoType)>, values: Vec<Expr>, span: Span },
+    Print { columns: Vec<NamedExpr>, span: Span },
+    Union { tables: Vec<Tabular>, span: Span },
+    Paren(Box<Tabular>),
+}
+
+/// `Name = expr` or a bare `expr`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedExpr {
+    pub name: Option<Ident>,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub ascending: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    pub kind: OperatorKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OperatorKind {
+    Where(Expr),
+    Project(Vec<NamedExpr>),
+    ProjectAway(Vec<Ident>),
+    Extend(Vec<NamedExpr>),
+    Summarize { aggregates: Vec<NamedExpr>, by: Vec<NamedExpr> },
+    Count,
+    Take(Expr),
+    Top { count: Expr, by: SortKey },
+    Sort(Vec<SortKey>),
+    /// `distinct *` has no columns.
+    Distinct(Vec<Ident>),
+    Union(Vec<Tabular>),
+    As(Ident),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Literal(Literal),
+    Column(String),
+    /// `*` as a function argument (`arg_max(ts, *)`, `count(*)`).
+    Star,
+    Call { name: Ident, args: Vec<Expr> },
+    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    /// `x in (a, b)`, `x !in (...)`, `x in~ (...)`.
+    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool, case_insensitive: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    /// `=~`
+    EqCi,
+    /// `!~`
+    NotEqCi,
+    /// String operators: `has`, `contains`, ... with negation and case sensitivity.
+    Str { op: StrOp, negated: bool, case_sensitive: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrOp {
+    Has,
+    Contains,
+    StartsWith,
+    EndsWith,
+    HasPrefix,
+    HasSuffix,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// A typed null such as `long(null)`; untyped `null` is not KQL but `dynamic(null)` is.
+    Null(KustoType),
+    Bool(bool),
+    Int(i32),
+    Long(i64),
+    Real(f64),
+    /// Decimal literal text, e.g. `decimal(1.25)`.
+    Decimal(String),
+    String(String),
+    /// Microseconds since the Unix epoch.
+    DateTime(i64),
+    /// Microseconds.
+    Timespan(i64),
+    Guid(String),
+    Dynamic(serde_json::Value),
+}
+
+impl Literal {
+    /// Whether the literal already has the Arrow type of `ty`.
+    pub fn kind_matches(&self, ty: KustoType) -> bool {
+        self.kusto_type().arrow_type() == ty.arrow_type()
+    }
+
+    pub fn kusto_type(&self) -> KustoType {
+        match self {
+            Literal::Null(t) => *t,
+            Literal::Bool(_) => KustoType::Bool,
+            Literal::Int(_) => KustoType::Int,
+            Literal::Long(_) => KustoType::Long,
+            Literal::Real(_) => KustoType::Real,
+            Literal::Decimal(_) => KustoType::Decimal,
+            Literal::String(_) => KustoType::String,
+            Literal::DateTime(_) => KustoType::DateTime,
+            Literal::Timespan(_) => KustoType::Timespan,
+            Literal::Guid(_) => KustoType::Guid,
+            Literal::Dynamic(_) => KustoType::Dynamic,
+        }
+    }
+}

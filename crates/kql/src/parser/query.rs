@@ -1,0 +1,302 @@
+//! Statements, tabular sources and the pipe operators.
+
+use super::Parser;
+use crate::ast::{
+    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, SortKey,
+    Source, Statement, Tabular,
+};
+use crate::error::{KqlError, Result};
+use crate::lexer::{Span, Tok};
+use crate::types::KustoType;
+
+impl Parser<'_> {
+    pub(crate) fn query(&mut self) -> Result<Query> {
+        let mut statements = vec![];
+        loop {
+            while self.eat_punct(";")? {}
+            if self.peek()?.tok == Tok::Eof {
+                break;
+            }
+            statements.push(self.statement()?);
+            if !self.eat_punct(";")? {
+                break;
+            }
+        }
+        if statements.is_empty() {
+            return Err(self.unexpected("a query")?);
+        }
+        Ok(Query { statements })
+    }
+
+    fn statement(&mut self) -> Result<Statement> {
+        if self.eat_kw("let")? {
+            let name = self.ident("a name after 'let'")?;
+            self.expect_punct("=")?;
+            let value = self.let_value()?;
+            return Ok(Statement::Let { name, value });
+        }
+        if self.eat_kw("set")? {
+            let name = self.ident("an option name after 'set'")?;
+            let value = if self.eat_punct("=")? {
+                let e = self.expr()?;
+                match e.kind {
+                    ExprKind::Literal(l) => Some(l),
+                    ExprKind::Column(name) => Some(Literal::String(name)),
+                    _ => return Err(KqlError::syntax("expected a literal option value", e.span)),
+                }
+            } else {
+                None
+            };
+            return Ok(Statement::Set { name, value });
+        }
+        Ok(Statement::Tabular(self.tabular()?))
+    }
+
+    fn let_value(&mut self) -> Result<LetValue> {
+        if self.starts_tabular_source()? {
+            return Ok(LetValue::Tabular(self.tabular()?));
+        }
+        let start = self.pos()?;
+        let e = self.expr()?;
+        if self.is_punct("|")? {
+            let ExprKind::Column(name) = e.kind else {
+                return Err(KqlError::syntax("expected a table before '|'", e.span));
+            };
+            let source = Source::Named(Ident { name, span: e.span });
+            let ops = self.operators()?;
+            return Ok(LetValue::Tabular(Tabular { source, ops, span: self.span_from(start) }));
+        }
+        Ok(LetValue::Scalar(e))
+    }
+
+    fn starts_tabular_source(&mut self) -> Result<bool> {
+        Ok(self.is_kw("datatable")? || self.is_kw("print")? || self.is_kw("union")?)
+    }
+
+    pub(crate) fn tabular(&mut self) -> Result<Tabular> {
+        let start = self.pos()?;
+        let source = self.source()?;
+        let ops = self.operators()?;
+        Ok(Tabular { source, ops, span: self.span_from(start) })
+    }
+
+    fn operators(&mut self) -> Result<Vec<Operator>> {
+        let mut ops = vec![];
+        while self.eat_punct("|")? {
+            ops.push(self.operator()?);
+        }
+        Ok(ops)
+    }
+
+    fn source(&mut self) -> Result<Source> {
+        let start = self.pos()?;
+        if self.eat_punct("(")? {
+            let inner = self.tabular()?;
+            self.expect_punct(")")?;
+            return Ok(Source::Paren(Box::new(inner)));
+        }
+        if self.eat_kw("datatable")? {
+            self.expect_punct("(")?;
+            let mut columns = vec![];
+            loop {
+                let name = self.ident("a column name")?;
+                self.expect_punct(":")?;
+                let ty = self.type_name()?;
+                columns.push((name, ty));
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+            self.expect_punct(")")?;
+            self.expect_punct("[")?;
+            let mut values = vec![];
+            if !self.is_punct("]")? {
+                loop {
+                    values.push(self.expr()?);
+                    if !self.eat_punct(",")? || self.is_punct("]")? {
+                        break;
+                    }
+                }
+            }
+            self.expect_punct("]")?;
+            return Ok(Source::Datatable { columns, values, span: self.span_from(start) });
+        }
+        if self.eat_kw("print")? {
+            let columns = self.named_exprs()?;
+            return Ok(Source::Print { columns, span: self.span_from(start) });
+        }
+        if self.eat_kw("union")? {
+            let tables = self.union_args()?;
+            return Ok(Source::Union { tables, span: self.span_from(start) });
+        }
+        Ok(Source::Named(self.ident("a table name, 'datatable', 'print' or 'union'")?))
+    }
+
+    /// A Kusto type name in a schema (`a:long`, `b:float`).
+    pub(crate) fn type_name(&mut self) -> Result<KustoType> {
+        let t = self.next()?;
+        let name = match &t.tok {
+            Tok::Ident(n) => n.clone(),
+            _ => return Err(KqlError::syntax(format!("expected a type name, found {}", t.tok.describe()), t.span)),
+        };
+        KustoType::parse(&name).ok_or_else(|| {
+            KqlError::syntax(
+                format!(
+                    "unknown type '{name}'; types are bool, int, long, real, decimal, string, datetime, timespan, guid, dynamic"
+                ),
+                t.span,
+            )
+        })
+    }
+
+    fn union_args(&mut self) -> Result<Vec<Tabular>> {
+        // Options such as `kind=outer` and `withsource=T` come first.
+        while let Tok::Ident(w) = self.peek_tok()? {
+            if w != "kind" && w != "isfuzzy" {
+                break;
+            }
+            self.next()?;
+            self.expect_punct("=")?;
+            self.next()?;
+        }
+        let mut tables = vec![];
+        loop {
+            let start = self.pos()?;
+            let t = if self.is_punct("(")? {
+                self.next()?;
+                let t = self.tabular()?;
+                self.expect_punct(")")?;
+                t
+            } else {
+                let name = self.ident("a table name")?;
+                Tabular { source: Source::Named(name), ops: vec![], span: self.span_from(start) }
+            };
+            tables.push(t);
+            if !self.eat_punct(",")? {
+                break;
+            }
+        }
+        Ok(tables)
+    }
+
+    pub(crate) fn named_exprs(&mut self) -> Result<Vec<NamedExpr>> {
+        let mut out = vec![];
+        loop {
+            out.push(self.named_expr()?);
+            if !self.eat_punct(",")? {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn named_expr(&mut self) -> Result<NamedExpr> {
+        let expr = self.expr()?;
+        if self.is_punct("=")? {
+            let name = match expr.kind {
+                ExprKind::Column(name) => Ident { name, span: expr.span },
+                _ => return Err(KqlError::syntax("expected a column name before '='", expr.span)),
+            };
+            self.next()?;
+            let expr = self.expr()?;
+            return Ok(NamedExpr { name: Some(name), expr });
+        }
+        Ok(NamedExpr { name: None, expr })
+    }
+
+    fn sort_keys(&mut self) -> Result<Vec<SortKey>> {
+        let mut keys = vec![];
+        loop {
+            keys.push(self.sort_key()?);
+            if !self.eat_punct(",")? {
+                return Ok(keys);
+            }
+        }
+    }
+
+    fn sort_key(&mut self) -> Result<SortKey> {
+        let expr = self.expr()?;
+        let ascending = if self.eat_kw("asc")? {
+            true
+        } else {
+            self.eat_kw("desc")?;
+            false
+        };
+        // Kusto: nulls first when ascending, last when descending, unless told.
+        let mut nulls_first = ascending;
+        if self.eat_kw("nulls")? {
+            if self.eat_kw("first")? {
+                nulls_first = true;
+            } else {
+                self.expect_kw("last")?;
+                nulls_first = false;
+            }
+        }
+        Ok(SortKey { expr, ascending, nulls_first })
+    }
+
+    fn operator(&mut self) -> Result<Operator> {
+        let start = self.pos()?;
+        let Some(name) = self.hyphenated()? else {
+            return Err(self.unexpected("an operator name after '|'")?);
+        };
+        let kind = match name.name.as_str() {
+            "where" | "filter" => OperatorKind::Where(self.expr()?),
+            "project" => OperatorKind::Project(self.named_exprs()?),
+            "project-away" => {
+                let mut cols = vec![];
+                loop {
+                    cols.push(self.ident("a column name")?);
+                    if !self.eat_punct(",")? {
+                        break;
+                    }
+                }
+                OperatorKind::ProjectAway(cols)
+            }
+            "extend" => OperatorKind::Extend(self.named_exprs()?),
+            "summarize" => {
+                let aggregates = if self.is_kw("by")? { vec![] } else { self.named_exprs()? };
+                let by = if self.eat_kw("by")? { self.named_exprs()? } else { vec![] };
+                if aggregates.is_empty() && by.is_empty() {
+                    return Err(self.unexpected("an aggregate or 'by'")?);
+                }
+                OperatorKind::Summarize { aggregates, by }
+            }
+            "count" => OperatorKind::Count,
+            "take" | "limit" => OperatorKind::Take(self.expr()?),
+            "top" => {
+                let count = self.expr()?;
+                self.expect_kw("by")?;
+                OperatorKind::Top { count, by: self.sort_key()? }
+            }
+            "sort" | "order" => {
+                self.expect_kw("by")?;
+                OperatorKind::Sort(self.sort_keys()?)
+            }
+            "distinct" => {
+                if self.eat_punct("*")? {
+                    OperatorKind::Distinct(vec![])
+                } else {
+                    let mut cols = vec![];
+                    loop {
+                        cols.push(self.ident("a column name or '*'")?);
+                        if !self.eat_punct(",")? {
+                            break;
+                        }
+                    }
+                    OperatorKind::Distinct(cols)
+                }
+            }
+            "union" => OperatorKind::Union(self.union_args()?),
+            "as" => OperatorKind::As(self.ident("a name after 'as'")?),
+            other => {
+                return Err(KqlError::syntax(
+                    format!(
+                        "unknown operator '{other}'; expected one of where, project, project-away, extend, summarize, count, take, limit, top, sort, order, distinct, union, as"
+                    ),
+                    name.span,
+                ))
+            }
+        };
+        Ok(Operator { kind, span: Span::new(start, self.last_end) })
+    }
+}

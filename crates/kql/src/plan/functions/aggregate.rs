@@ -1,0 +1,134 @@
+//! Aggregation functions of `summarize`: count, countif, sum, avg, min, max, dcount,
+//! make_list, make_set, arg_max, arg_min. Each lowers to one or more DataFusion
+//! aggregate expressions with Kusto's output names.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::DFSchema;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::{cast, lit, when, Expr as DfExpr, ExprFunctionExt};
+
+use crate::ast::{Expr, ExprKind, Ident};
+use crate::error::{KqlError, Result};
+use crate::lexer::Span;
+use crate::plan::naming;
+use crate::plan::Planner;
+
+pub fn is_aggregate(f: &str) -> bool {
+    matches!(
+        f,
+        "count" | "countif" | "sum" | "avg" | "min" | "max" | "dcount" | "make_list" | "make_set"
+            | "arg_max" | "arg_min" | "sumif" | "avgif" | "dcountif" | "any" | "take_any"
+    )
+}
+
+/// One aggregate output column.
+pub struct AggOutput {
+    pub expr: DfExpr,
+    pub name: String,
+}
+
+/// Lowers aggregate call `name(args)`. `alias` is the user's name if any; `exclude` are
+/// the `by` columns, which `arg_max(x, *)` does not repeat.
+pub(crate) fn lower(
+    p: &Planner<'_>,
+    name: &Ident,
+    args: &[Expr],
+    schema: &DFSchema,
+    alias: Option<&str>,
+    exclude: &[String],
+    span: Span,
+) -> Result<Vec<AggOutput>> {
+    let f = name.name.as_str();
+    let out_name = alias.map(str::to_string).unwrap_or_else(|| naming::aggregate_name(f, args));
+    let arity = |min: usize, max: usize| -> Result<()> {
+        if (min..=max).contains(&args.len()) {
+            Ok(())
+        } else {
+            Err(KqlError::semantic(format!("{f}() expects {min} to {max} argument(s), got {}", args.len()), span))
+        }
+    };
+    let arg = |i: usize| p.expr(&args[i], schema);
+    let one = |e: DfExpr| Ok(vec![AggOutput { expr: e, name: out_name.clone() }]);
+    match f {
+        "count" => {
+            if args.len() > 1 {
+                return Err(KqlError::semantic("count() takes no arguments", span));
+            }
+            one(agg::count(lit(1i64)))
+        }
+        "countif" => {
+            arity(1, 1)?;
+            let flag = when(arg(0)?, lit(1i64)).otherwise(lit(0i64)).map_err(df)?;
+            one(datafusion::functions::core::expr_fn::coalesce(vec![agg::sum(flag), lit(0i64)]))
+        }
+        "sum" | "avg" | "min" | "max" | "dcount" | "any" | "take_any" => {
+            arity(1, if f == "dcount" { 2 } else { 1 })?;
+            let x = arg(0)?;
+            one(match f {
+                "sum" => agg::sum(x),
+                "avg" => agg::avg(cast(x, DataType::Float64)),
+                "min" => agg::min(x),
+                "max" => agg::max(x),
+                "dcount" => agg::count_distinct(x),
+                _ => agg::first_value(x, vec![]),
+            })
+        }
+        "sumif" | "avgif" | "dcountif" => {
+            arity(2, 2)?;
+            let x = arg(0)?;
+            let cond = arg(1)?;
+            let base = match f {
+                "sumif" => agg::sum(x),
+                "avgif" => agg::avg(cast(x, DataType::Float64)),
+                _ => agg::count_distinct(x),
+            };
+            one(base.filter(cond).build().map_err(df)?)
+        }
+        "make_list" | "make_set" => {
+            arity(1, 2)?;
+            let x = arg(0)?;
+            let list = agg::array_agg(x.clone()).filter(x.is_not_null());
+            let list = if f == "make_set" { list.distinct() } else { list };
+            one(list.build().map_err(df)?)
+        }
+        "arg_max" | "arg_min" => {
+            if args.len() < 2 {
+                return Err(KqlError::semantic(format!("{f}() expects an expression and the columns to return"), span));
+            }
+            let by = arg(0)?;
+            let descending = f == "arg_max";
+            let order = vec![by.clone().sort(!descending, false)];
+            let first_name = match &args[0].kind {
+                ExprKind::Column(c) => c.clone(),
+                _ => naming::aggregate_name(if descending { "max" } else { "min" }, &args[..1]),
+            };
+            let mut outs = vec![AggOutput {
+                expr: if descending { agg::max(by.clone()) } else { agg::min(by.clone()) },
+                name: alias.map(str::to_string).unwrap_or(first_name.clone()),
+            }];
+            for a in &args[1..] {
+                let cols: Vec<(DfExpr, String)> = match &a.kind {
+                    ExprKind::Star => schema
+                        .columns()
+                        .into_iter()
+                        .filter(|c| c.name != first_name && !exclude.contains(&c.name))
+                        .map(|c| (DfExpr::Column(c.clone()), c.name.clone()))
+                        .collect(),
+                    _ => {
+                        let name = naming::first_column(a).map(str::to_string).unwrap_or_else(|| "Column1".into());
+                        vec![(p.expr(a, schema)?, name)]
+                    }
+                };
+                for (x, n) in cols {
+                    outs.push(AggOutput { expr: agg::first_value(x, order.clone()), name: n });
+                }
+            }
+            Ok(outs)
+        }
+        _ => Err(KqlError::semantic(format!("unknown aggregate function '{f}'"), name.span)),
+    }
+}
+
+fn df(e: datafusion::error::DataFusionError) -> KqlError {
+    KqlError::Semantic { message: e.strip_backtrace(), span: None }
+}

@@ -1,0 +1,99 @@
+//! String predicates with Kusto semantics: `has` matches whole terms (runs of letters and
+//! digits), `contains` any substring; both ignore case unless `_cs`. Kusto strings have
+//! no null, so a null operand counts as the empty string.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
+
+/// The UDF for string operator `op` (`has`, `contains`, `startswith`, `endswith`,
+/// `hasprefix`, `hassuffix`).
+pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
+    let test: fn(&str, &str) -> bool = match op {
+        "has" => has_term,
+        "contains" => |h, n| h.contains(n),
+        "startswith" => |h, n| h.starts_with(n),
+        "endswith" => |h, n| h.ends_with(n),
+        "hasprefix" => has_prefix,
+        _ => has_suffix,
+    };
+    let name = format!("kql_{op}{}", if case_sensitive { "_cs" } else { "" });
+    create_udf(
+        &name,
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let (hay, needle) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+            let out: BooleanArray = (0..hay.len())
+                .map(|i| {
+                    let h = if hay.is_null(i) { "" } else { hay.value(i) };
+                    let n = if needle.is_null(i) { "" } else { needle.value(i) };
+                    Some(if case_sensitive {
+                        test(h, n)
+                    } else {
+                        test(&h.to_lowercase(), &n.to_lowercase())
+                    })
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
+}
+
+fn is_term_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Whether `needle` occurs in `hay` with a term boundary on the sides `before`/`after`
+/// (a boundary only matters where the needle's own edge is a term character).
+fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let starts_term = needle.chars().next().is_some_and(is_term_char);
+    let ends_term = needle.chars().next_back().is_some_and(is_term_char);
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        let s = from + i;
+        let e = s + needle.len();
+        let before_ok = !before || !starts_term || hay[..s].chars().next_back().is_none_or(|c| !is_term_char(c));
+        let after_ok = !after || !ends_term || hay[e..].chars().next().is_none_or(|c| !is_term_char(c));
+        if before_ok && after_ok {
+            return true;
+        }
+        from = s + needle.chars().next().map(char::len_utf8).unwrap_or(1);
+    }
+    false
+}
+
+pub fn has_term(hay: &str, needle: &str) -> bool {
+    occurs_at_boundary(hay, needle, true, true)
+}
+
+fn has_prefix(hay: &str, needle: &str) -> bool {
+    occurs_at_boundary(hay, needle, true, false)
+}
+
+fn has_suffix(hay: &str, needle: &str) -> bool {
+    occurs_at_boundary(hay, needle, false, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_is_about_terms() {
+        assert!(!has_term("kustoexplorerqueryrun", "explorer"));
+        assert!(has_term("kusto explorer query", "explorer"));
+        assert!(has_term("a.b-c", "b"));
+        assert!(has_term("error: disk full", "disk full"));
+        assert!(!has_term("diskfull", "disk"));
+        assert!(has_prefix("kustoexplorer", "kusto"));
+        assert!(has_suffix("kustoexplorer", "explorer"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Lowers a parsed KQL query to DataFusion logical plans.
+//!
+//! The caller resolves the tables a query names first (see [`referenced_names`]) and
+//! hands their plans in as a [`Tables`] map, so planning itself is synchronous and never
+//! touches storage. Each pipe operator lives in its own file under `ops/`; functions live
+//! under `functions/`, one file per family.
+
+mod expr;
+pub use expr::{decimal_scalar, parse_decimal};
+pub mod functions;
+pub mod naming;
+mod ops;
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan, LogicalPlanBuilder};
+
+use crate::ast::{LetValue, Literal, Query, Source, Statement, Tabular};
+use crate::error::{KqlError, Result};
+use crate::lexer::Span;
+
+/// Kusto's default result limits.
+pub const DEFAULT_MAX_RECORDS: usize = 500_000;
+pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Plans of the tables a query reads, by name.
+pub type Tables = HashMap<String, LogicalPlan>;
+
+/// Options set by `set` statements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryOptions {
+    pub no_truncation: bool,
+    pub max_records: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions { no_truncation: false, max_records: DEFAULT_MAX_RECORDS, max_bytes: DEFAULT_MAX_BYTES }
+    }
+}
+
+/// The result sets of a query (one per tabular statement) and its options.
+#[derive(Debug)]
+pub struct PlannedQuery {
+    pub results: Vec<LogicalPlan>,
+    pub options: QueryOptions,
+}
+
+#[derive(Clone)]
+enum Binding {
+    Scalar(DfExpr),
+    Tabular(LogicalPlan),
+}
+
+pub struct Planner<'a> {
+    tables: &'a Tables,
+    bindings: HashMap<String, Binding>,
+    /// `now()` is fixed for the whole query, as in Kusto.
+    now_micros: i64,
+    /// Counter for `Column1`, `Column2`, ... within one operator.
+    options: QueryOptions,
+}
+
+/// Names a query may read as tables: every named source and union leg, minus nothing;
+/// the caller looks each up and skips the ones that are not tables.
+pub fn referenced_names(query: &Query) -> Vec<String> {
+    fn tabular(t: &Tabular, out: &mut Vec<String>) {
+        match &t.source {
+            Source::Named(id) => out.push(id.name.clone()),
+            Source::Union { tables, .. } => tables.iter().for_each(|t| tabular(t, out)),
+            Source::Paren(inner) => tabular(inner, out),
+            Source::Datatable { .. } | Source::Print { .. } => {}
+        }
+        for op in &t.ops {
+            if let crate::ast::OperatorKind::Union(ts) = &op.kind {
+                ts.iter().for_each(|t| tabular(t, out));
+            }
+        }
+    }
+    let mut out = vec![];
+    for s in &query.statements {
+        match s {
+            Statement::Tabular(t) | Statement::Let { value: LetValue::Tabular(t), .. } => tabular(t, &mut out),
+            Statement::Let { value: LetValue::Scalar(e), .. } => {
+                if let crate::ast::ExprKind::Column(n) = &e.kind {
+                    out.push(n.clone());
+                }
+            }
+            Statement::Set { .. } => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(tables: &'a Tables) -> Self {
+        Planner {
+            tables,
+            bindings: HashMap::new(),
+            now_micros: Utc::now().timestamp_micros(),
+            options: QueryOptions::default(),
+        }
+    }
+
+    pub fn plan_query(mut self, query: &Query) -> Result<PlannedQuery> {
+        let mut results = vec![];
+        for statement in &query.statements {
+            match statement {
+                Statement::Let { name, value } => {
+                    let binding = match value {
+                        LetValue::Tabular(t) => Binding::Tabular(self.tabular(t)?),
+                        LetValue::Scalar(e) => match &e.kind {
+                            crate::ast::ExprKind::Column(n) if self.lookup_table(n).is_some() => {
+                                Binding::Tabular(self.lookup_table(n).expect("checked"))
+                            }
+                            _ => Binding::Scalar(self.expr(e, &DFSchema::empty())?),
+                        },
+                    };
+                    self.bindings.insert(name.name.clone(), binding);
+                }
+                Statement::Set { name, value } => self.set_option(&name.name, value.as_ref(), name.span)?,
+                Statement::Tabular(t) => results.push(self.tabular(t)?),
+            }
+        }
+        if results.is_empty() {
+            return Err(KqlError::Semantic {
+                message: "the query has no tabular expression to return".into(),
+                span: None,
+            });
+        }
+        Ok(PlannedQuery { results, options: self.options })
+    }
+
+    fn set_option(&mut self, name: &str, value: Option<&Literal>, span: Span) -> Result<()> {
+        let flag = !matches!(value, Some(Literal::Bool(false)));
+        match name.to_ascii_lowercase().as_str() {
+            "notruncation" => self.options.no_truncation = flag,
+            "truncationmaxrecords" => match value {
+                Some(Literal::Long(n)) if *n > 0 => self.options.max_records = *n as usize,
+                _ => return Err(KqlError::semantic("truncationmaxrecords needs a positive number", span)),
+            },
+            "truncationmaxsize" => match value {
+                Some(Literal::Long(n)) if *n > 0 => self.options.max_bytes = *n as usize,
+                _ => return Err(KqlError::semantic("truncationmaxsize needs a positive number", span)),
+            },
+            // Other client request properties are accepted and have no effect here.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn lookup_table(&self, name: &str) -> Option<LogicalPlan> {
+        match self.bindings.get(name) {
+            Some(Binding::Tabular(p)) => Some(p.clone()),
+            Some(Binding::Scalar(_)) => None,
+            None => self.tables.get(name).cloned(),
+        }
+    }
+
+    pub(crate) fn scalar_binding(&self, name: &str) -> Option<DfExpr> {
+        match self.bindings.get(name) {
+            Some(Binding::Scalar(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn now_literal(&self) -> DfExpr {
+        DfExpr::Literal(ScalarValue::TimestampMicrosecond(Some(self.now_micros), Some("UTC".into())), None)
+    }
+
+    pub(crate) fn tabular(&mut self, t: &Tabular) -> Result<LogicalPlan> {
+        let mut plan = self.source(&t.source)?;
+        for op in &t.ops {
+            plan = self.operator(plan, op)?;
+        }
+        Ok(plan)
+    }
+
+    fn source(&mut self, source: &Source) -> Result<LogicalPlan> {
+        match source {
+            Source::Named(id) => self.lookup_table(&id.name).ok_or_else(|| {
+                let mut known: Vec<&String> = self.tables.keys().collect();
+                known.sort();
+                let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+                KqlError::semantic(
+                    format!(
+                        "'{}' is not a table or a tabular let; tables: {}",
+                        id.name,
+                        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                    ),
+                    id.span,
+                )
+            }),
+            Source::Paren(inner) => self.tabular(inner),
+            Source::Datatable { columns, values, span } => self.datatable(columns, values, *span),
+            Source::Print { columns, .. } => self.print(columns),
+            Source::Union { tables, span } => {
+                let mut plans = vec![];
+                for t in tables {
+                    plans.push(self.tabular(t)?);
+                }
+                ops::union::union_all(plans, *span)
+            }
+        }
+    }
+
+    pub(crate) fn bind_tabular(&mut self, name: &str, plan: LogicalPlan) {
+        self.bindings.insert(name.to_string(), Binding::Tabular(plan));
+    }
+}
+
+/// Wraps builder errors: DataFusion's own messages, with the span of the operator.
+pub(crate) fn df<T>(r: datafusion::error::Result<T>, span: Span) -> Result<T> {
+    r.map_err(|e| KqlError::semantic(e.strip_backtrace(), span))
+}
+
+pub(crate) fn builder(plan: LogicalPlan) -> LogicalPlanBuilder {
+    LogicalPlanBuilder::from(plan)
+}

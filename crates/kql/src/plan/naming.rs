@@ -1,0 +1,73 @@
+//! Kusto's generated column names, decided here only.
+//!
+//! - A bare column keeps its name; so does a `by` key or a `print`/`project` expression
+//!   whose first argument chain ends at a column (`bin(Timestamp, 1h)` → `Timestamp`).
+//! - Aggregates are `<fn>_<column>` with the first column the argument mentions
+//!   (`avg(Temperature)` → `avg_Temperature`, `count()` → `count_`); `make_list` and
+//!   `make_set` use `list_` and `set_`.
+//! - Other expressions in `extend`/`project`/`by` are `Column1`, `Column2`, ...; `print`
+//!   uses `print_0`, `print_1`, ... by position.
+
+use crate::ast::{Expr, ExprKind};
+
+/// The first column an expression mentions, depth first, left to right.
+pub fn first_column(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Column(n) => Some(n),
+        ExprKind::Call { args, .. } => args.iter().find_map(first_column),
+        ExprKind::Binary { left, right, .. } => first_column(left).or_else(|| first_column(right)),
+        ExprKind::Not(x) | ExprKind::Neg(x) => first_column(x),
+        ExprKind::In { expr, .. } => first_column(expr),
+        ExprKind::Literal(_) | ExprKind::Star => None,
+    }
+}
+
+/// The name of a `by` key with no explicit name.
+pub fn key_name(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Column(n) => Some(n.clone()),
+        ExprKind::Call { name, args } if is_passthrough(&name.name) => args.first().and_then(key_name),
+        _ => None,
+    }
+}
+
+/// Functions whose result Kusto names after their first argument in a `by` clause.
+fn is_passthrough(f: &str) -> bool {
+    matches!(
+        f,
+        "bin" | "floor" | "bin_at" | "tostring" | "tolong" | "toint" | "toreal" | "todouble" | "todatetime"
+            | "startofday" | "startofhour" | "startofweek" | "startofmonth" | "startofyear"
+    )
+}
+
+/// The default name of an aggregate call: `count_`, `avg_Temperature`, `list_Device`.
+pub fn aggregate_name(function: &str, args: &[Expr]) -> String {
+    let prefix = match function {
+        "make_list" => "list",
+        "make_set" => "set",
+        "countif" | "count" => return format!("{function}_"),
+        other => other,
+    };
+    match args.first().and_then(first_column) {
+        Some(col) => format!("{prefix}_{col}"),
+        None => format!("{prefix}_"),
+    }
+}
+
+/// Hands out `Column1`, `Column2`, ... skipping names already taken.
+#[derive(Default)]
+pub struct ColumnNamer {
+    next: usize,
+}
+
+impl ColumnNamer {
+    pub fn next_name(&mut self, taken: &dyn Fn(&str) -> bool) -> String {
+        loop {
+            self.next += 1;
+            let name = format!("Column{}", self.next);
+            if !taken(&name) {
+                return name;
+            }
+        }
+    }
+}
