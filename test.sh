@@ -12,6 +12,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "note: install ${need_apt[*]} (apt-get) for the benchmark peer" >&2
   fi
 fi
+# Python readers of Eddy's Delta tables (the interoperability tests).
+if ! python3 -c "import deltalake, polars" >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check deltalake polars
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi

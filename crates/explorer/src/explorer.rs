@@ -20,6 +20,8 @@ use crate::table::Table;
 
 /// Compact a table once it has this many files.
 const COMPACT_AT_FILES: usize = 16;
+/// How often `maintain` applies retention policies.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Explorer {
     root: PathBuf,
@@ -29,6 +31,7 @@ pub struct Explorer {
     pub(crate) ctx: SessionContext,
     /// Serializes commands that change the catalog.
     pub(crate) ddl: tokio::sync::Mutex<()>,
+    last_retention: Mutex<Instant>,
 }
 
 /// A directory name for a database or table name (names may hold spaces and dots).
@@ -51,6 +54,7 @@ impl Explorer {
             journal: Mutex::new(journal),
             ctx: SessionContext::new(),
             ddl: tokio::sync::Mutex::new(()),
+            last_retention: Mutex::new(Instant::now()),
         };
         let metas: Vec<(String, String, Vec<ColumnDef>)> = {
             let cat = explorer.catalog.lock().expect("catalog lock");
@@ -160,6 +164,19 @@ impl Explorer {
     /// Seals the tables whose batching policy fired and compacts the ones with many
     /// files. The server calls this a few times a second.
     pub async fn maintain(&self) {
+        let retention_due = {
+            let mut last = self.last_retention.lock().expect("retention lock");
+            let due = last.elapsed() >= RETENTION_EVERY;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if retention_due {
+            if let Err(e) = self.enforce_retention(Utc::now()).await {
+                tracing::warn!(error = %e, "retention failed");
+            }
+        }
         for t in self.all_tables() {
             let policy = self.batching_policy(&t.db, &t.name);
             if !t.seal_due(&policy).await {
@@ -174,6 +191,29 @@ impl Explorer {
                 Err(e) => tracing::error!(db = %t.db, table = %t.name, error = %e, "seal failed; rows stay in the WAL"),
             }
         }
+    }
+
+    /// The effective retention policy of a table (table, else database, else default).
+    pub fn retention_policy(&self, db: &str, table: &str) -> crate::policy::RetentionPolicy {
+        let cat = self.catalog.lock().expect("catalog lock");
+        let table_policy = cat.table(db, table).ok().and_then(|t| t.policies.retention.clone());
+        let db_policy = cat.database(db).ok().and_then(|d| d.policies.retention.clone());
+        table_policy
+            .or(db_policy)
+            .and_then(|v| crate::policy::RetentionPolicy::from_json(&v).ok())
+            .unwrap_or_default()
+    }
+
+    /// Removes sealed data older than each table's `SoftDeletePeriod` as of `now`.
+    pub async fn enforce_retention(&self, now: chrono::DateTime<Utc>) -> Result<usize> {
+        let mut removed = 0;
+        for t in self.all_tables() {
+            let period = self.retention_policy(&t.db, &t.name).soft_delete;
+            let Ok(period) = chrono::Duration::from_std(period) else { continue };
+            let Some(cutoff) = now.checked_sub_signed(period) else { continue };
+            removed += t.enforce_retention(cutoff).await?;
+        }
+        Ok(removed)
     }
 
     /// Seals every table's hot rows (graceful shutdown, tests).

@@ -12,6 +12,7 @@
 
 pub mod delta;
 mod extents;
+mod retention;
 pub mod wal;
 
 use std::path::{Path, PathBuf};

@@ -169,8 +169,8 @@ impl Parser<'_> {
                 self.next()?;
                 Ok(lit(Literal::Real(v), span))
             }
-            Tok::Str(s) => {
-                self.next()?;
+            Tok::Str(_) => {
+                let (s, span) = self.string("a string")?;
                 Ok(lit(Literal::String(s), span))
             }
             Tok::Timespan(ticks) => {

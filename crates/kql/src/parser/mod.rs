@@ -172,9 +172,15 @@ impl<'a> Parser<'a> {
 
     fn string(&mut self, what: &str) -> Result<(String, Span)> {
         let t = self.peek()?.clone();
-        if let Tok::Str(s) = t.tok {
+        if let Tok::Str(mut s) = t.tok {
             self.next()?;
-            return Ok((s, t.span));
+            // Adjacent literals concatenate: `'[' '{"a":1}' ']'` over several lines.
+            let mut span = t.span;
+            while let Tok::Str(more) = self.peek_tok()? {
+                span = span.to(self.next()?.span);
+                s.push_str(&more);
+            }
+            return Ok((s, span));
         }
         Err(self.unexpected(what)?)
     }
