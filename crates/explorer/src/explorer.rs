@@ -139,8 +139,12 @@ impl Explorer {
             return Err(self.catalog.lock().expect("catalog lock").database(db).err().expect("missing database"));
         }
         if text.trim_start().starts_with('.') {
-            let cmd = eddy_kql::parse_command(text).map_err(|e| ExplorerError::kql(e, text))?;
-            self.command(db, cmd).await
+            let (cmd, pipe) = eddy_kql::parse_command_pipe(text).map_err(|e| ExplorerError::kql(e, text))?;
+            let results = self.command(db, cmd).await?;
+            match pipe {
+                None => Ok(results),
+                Some(at) => self.pipe_result(&results[0], &text[at..]).await,
+            }
         } else {
             self.query(db, text).await
         }

@@ -14,6 +14,7 @@
 
 pub mod catalog;
 mod commands;
+pub use commands::{IngestProps, IngestReport};
 pub mod error;
 mod explorer;
 pub mod ingest;

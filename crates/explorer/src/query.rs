@@ -26,6 +26,34 @@ impl Explorer {
         Ok(out)
     }
 
+    /// Runs `| operators` over a command's result (`.show tables | where ...`).
+    pub(crate) async fn pipe_result(&self, result: &ResultTable, ops: &str) -> Result<Vec<ResultTable>> {
+        const NAME: &str = "$command_results";
+        let columns = result.columns.clone();
+        let arrays = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let cells: Vec<Option<serde_json::Value>> = result.rows.iter().map(|r| Some(r[i].clone())).collect();
+                crate::ingest::convert::column(c.ty, &cells).array
+            })
+            .collect();
+        let schema = eddy_kql::types::arrow_schema(&columns);
+        let batch = datafusion::arrow::record_batch::RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| ExplorerError::Execution(e.to_string()))?;
+        let mem = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
+        let plan = LogicalPlanBuilder::scan(NAME, datafusion::datasource::provider_as_source(std::sync::Arc::new(mem)), None)?.build()?;
+        let text = format!("{NAME} {ops}");
+        let query = eddy_kql::parse_query(&text).map_err(|e| ExplorerError::kql(e, &text))?;
+        let tables = Tables::from([(NAME.to_string(), plan)]);
+        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, &text))?;
+        let mut out = vec![];
+        for plan in planned.results {
+            out.push(self.run_plan("Table_0", plan, &planned.options).await?);
+        }
+        Ok(out)
+    }
+
     /// Executes one plan into a result table, within the truncation limits.
     pub(crate) async fn run_plan(&self, name: &str, plan: LogicalPlan, options: &QueryOptions) -> Result<ResultTable> {
         let plan = if options.no_truncation {

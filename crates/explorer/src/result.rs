@@ -137,6 +137,7 @@ fn scalar_json(v: &ScalarValue) -> Value {
     }
     match v {
         ScalarValue::Decimal128(Some(x), _, s) => {
+            use datafusion::arrow::datatypes::DecimalType;
             let text = datafusion::arrow::datatypes::Decimal128Type::format_decimal(*x, 38, *s);
             json!(trim_decimal(&text))
         }

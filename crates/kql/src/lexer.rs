@@ -295,9 +295,6 @@ impl<'a> Lexer<'a> {
                 }
                 continue;
             }
-            if c == '\n' && !verbatim {
-                break;
-            }
             out.push(c);
         }
         Err(KqlError::syntax("unterminated string literal", Span::new(start, self.pos)))

@@ -21,4 +21,4 @@ pub mod types;
 pub mod values;
 
 pub use error::{KqlError, Result};
-pub use parser::{parse, parse_command, parse_query, Script};
+pub use parser::{parse, parse_command, parse_command_pipe, parse_query, Script};

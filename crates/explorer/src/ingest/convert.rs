@@ -109,30 +109,30 @@ fn to_dynamic(v: &Value) -> String {
 
 /// Builds the column of type `ty` from one cell per row.
 pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
-    let mut failed = 0u64;
-    let mut conv = |v: &Option<Value>, f: &dyn Fn(&Value) -> Option<_>| {
+    let failed = std::cell::Cell::new(0u64);
+    fn convert_one<T>(v: &Option<Value>, failed: &std::cell::Cell<u64>, f: impl Fn(&Value) -> Option<T>) -> Option<T> {
         let p = present(v)?;
         let out = f(p);
         if out.is_none() {
-            failed += 1;
+            failed.set(failed.get() + 1);
         }
         out
-    };
+    }
     let array: ArrayRef = match ty {
-        KustoType::Bool => Arc::new(cells.iter().map(|v| conv(v, &to_bool)).collect::<BooleanArray>()),
+        KustoType::Bool => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_bool)).collect::<BooleanArray>()),
         KustoType::Int => Arc::new(
             cells
                 .iter()
-                .map(|v| conv(v, &|x| to_i64(x).and_then(|n| i32::try_from(n).ok())))
+                .map(|v| convert_one(v, &failed, |x| to_i64(x).and_then(|n| i32::try_from(n).ok())))
                 .collect::<Int32Array>(),
         ),
-        KustoType::Long => Arc::new(cells.iter().map(|v| conv(v, &to_i64)).collect::<Int64Array>()),
-        KustoType::Real => Arc::new(cells.iter().map(|v| conv(v, &to_f64)).collect::<Float64Array>()),
+        KustoType::Long => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_i64)).collect::<Int64Array>()),
+        KustoType::Real => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_f64)).collect::<Float64Array>()),
         KustoType::Decimal => {
             let DataType::Decimal128(p, s) = ty.arrow_type() else { unreachable!("decimal type") };
             let arr = cells
                 .iter()
-                .map(|v| conv(v, &|x| parse_decimal(&to_text(x), s as u32)))
+                .map(|v| convert_one(v, &failed, |x| parse_decimal(&to_text(x), s as u32)))
                 .collect::<Decimal128Array>()
                 .with_precision_and_scale(p, s)
                 .expect("valid decimal precision");
@@ -143,10 +143,10 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
             cells.iter().map(|v| Some(v.as_ref().filter(|x| !x.is_null()).map(to_text).unwrap_or_default())).collect::<StringArray>(),
         ),
         KustoType::DateTime => Arc::new(
-            cells.iter().map(|v| conv(v, &to_datetime)).collect::<TimestampMicrosecondArray>().with_timezone("UTC"),
+            cells.iter().map(|v| convert_one(v, &failed, to_datetime)).collect::<TimestampMicrosecondArray>().with_timezone("UTC"),
         ),
-        KustoType::Timespan => Arc::new(cells.iter().map(|v| conv(v, &to_timespan)).collect::<DurationMicrosecondArray>()),
-        KustoType::Guid => Arc::new(cells.iter().map(|v| conv(v, &to_guid)).collect::<StringArray>()),
+        KustoType::Timespan => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_timespan)).collect::<DurationMicrosecondArray>()),
+        KustoType::Guid => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_guid)).collect::<StringArray>()),
         KustoType::Dynamic => Arc::new(
             cells
                 .iter()
@@ -157,7 +157,7 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
                 .collect::<StringArray>(),
         ),
     };
-    Converted { array, failed }
+    Converted { array, failed: failed.get() }
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ impl Table {
         if !hot.is_empty() {
             tracing::info!(db, table = name, batches = hot.len(), "replayed un-sealed rows from the WAL");
         }
-        let provider = delta.table_provider().await.map_err(ExplorerError::delta(name))?;
+        let provider = delta.table_provider().await?;
         let pending_items = hot.len() as u64;
         let pending_bytes = hot.iter().map(|(_, b)| b.get_array_memory_size() as u64).sum();
         Ok(Table {
@@ -162,8 +162,8 @@ impl Table {
             table = delta::open(&self.path, &self.name).await?;
             st.commits_since_open = 0;
         }
-        let provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
-        let version = table.version().unwrap_or(0);
+        let provider = table.table_provider().await?;
+        let version = table.version().map(|v| v as i64).unwrap_or(0);
         st.delta = table;
         st.provider = provider;
         st.hot.retain(|(s, _)| *s > upto);
@@ -182,7 +182,7 @@ impl Table {
         let storage = delta::to_storage(&batch, &columns)?;
         let mut st = self.state.lock().await;
         let table = delta::append(st.delta.clone(), &self.name, storage, None, SaveMode::Overwrite).await?;
-        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.provider = table.table_provider().await?;
         st.delta = table;
         st.hot.clear();
         st.wal.clear()?;
@@ -207,7 +207,7 @@ impl Table {
             .with_fields(delta::kernel_fields(added)?)
             .await
             .map_err(ExplorerError::delta(&self.name))?;
-        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.provider = table.table_provider().await?;
         st.delta = table;
         let mut cols = self.columns.write().expect("columns lock");
         cols.extend(added.iter().cloned());
@@ -275,7 +275,7 @@ impl Table {
             .await
             .map_err(ExplorerError::delta(&self.name))?;
         let mut st = self.state.lock().await;
-        st.provider = table.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.provider = table.table_provider().await?;
         st.delta = table;
         Ok(Some((metrics.num_files_removed, metrics.num_files_added)))
     }

@@ -24,6 +24,7 @@ impl Table {
             .iter()
             .filter(|f| f.modification_time() < cutoff.timestamp_millis())
             .map(|f| {
+                #[allow(deprecated)]
                 let add = f.add_action();
                 Action::Remove(Remove {
                     path: add.path,
@@ -50,7 +51,7 @@ impl Table {
             .map_err(ExplorerError::delta(&self.name))?;
         let reopened = delta::open(&self.path, &self.name).await?;
         let mut st = self.state.lock().await;
-        st.provider = reopened.table_provider().await.map_err(ExplorerError::delta(&self.name))?;
+        st.provider = reopened.table_provider().await?;
         st.delta = reopened;
         tracing::info!(db = %self.db, table = %self.name, files = n, "retention removed expired extents");
         Ok(n)

@@ -32,7 +32,7 @@ async fn json_lines_with_mapping_features_and_a_malformed_line() {
         {"column":"Line","Properties":{"Transform":"SourceLineNumber"}},
         {"column":"Props","Properties":{"Path":"$.props","Transform":"PropertyBagArrayToDictionary"}},
         {"column":"First","Properties":{"Path":"$.readings[-1]"}},
-        {"column":"Space","Properties":{"Path":"$['a b']"}}]'"#).await;
+        {"column":"Space","Properties":{"Path":"$[\'a b\']"}}]'"#).await;
     let data = [
         r#"{"device":{"id":"d1"},"readings":[21.5,7],"ts":1700000000,"props":[{"Key":"k","Value":1}],"a b":"s1"}"#,
         r#"{"device":{"id":"d2"},"readings":[22.5],"ts":1700000060, "oops"#,
@@ -73,7 +73,7 @@ async fn json_without_mapping_matches_column_names_and_multijson() {
     ]);
     let f = failures(&env).await;
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].1, "record 5");
+    assert_eq!(f[0].1, "record 4");
 }
 
 #[tokio::test]

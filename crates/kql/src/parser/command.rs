@@ -178,7 +178,7 @@ impl Parser<'_> {
         if self.eat_word("ingestion")? {
             let kind = self.mapping_kind()?;
             self.expect_word("mapping")?;
-            let (name, _) = self.string("a mapping name in quotes")?;
+            let (name, _) = self.single_string("a mapping name in quotes")?;
             let (body, _) = self.string("the mapping as a string literal")?;
             if verb == "create-merge" {
                 return Err(self.unexpected("'.create' or '.create-or-alter' for a mapping")?);
@@ -223,7 +223,7 @@ impl Parser<'_> {
         if self.eat_word("ingestion")? {
             let kind = self.mapping_kind()?;
             self.expect_word("mapping")?;
-            let (name, _) = self.string("a mapping name in quotes")?;
+            let (name, _) = self.single_string("a mapping name in quotes")?;
             return Ok(Command::DropMapping { table, kind, name });
         }
         let if_exists = self.eat_word("ifexists")?;

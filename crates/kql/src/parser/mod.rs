@@ -34,10 +34,25 @@ pub fn parse_query(src: &str) -> Result<Query> {
 }
 
 pub fn parse_command(src: &str) -> Result<Command> {
+    let (c, pipe) = parse_command_pipe(src)?;
+    match pipe {
+        None => Ok(c),
+        Some(at) => Err(KqlError::syntax("this command's output cannot be piped here", Span::new(at, at + 1))),
+    }
+}
+
+/// Parses a command that may be followed by `| operators` applied to its result; returns
+/// the byte offset of that `|`.
+pub fn parse_command_pipe(src: &str) -> Result<(Command, Option<usize>)> {
     let mut p = Parser::new(src);
     let c = p.command()?;
+    while p.eat_punct(";")? {}
+    let t = p.peek()?.clone();
+    if t.tok == Tok::Punct("|") && !matches!(c, Command::IngestInline { .. } | Command::SetOrAppend { .. }) {
+        return Ok((c, Some(t.span.start)));
+    }
     p.expect_eof()?;
-    Ok(c)
+    Ok((c, None))
 }
 
 pub(crate) struct Parser<'a> {
@@ -168,6 +183,16 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected("the end of the query, ';' or '|'")?);
         }
         Ok(())
+    }
+
+    /// One string literal, without joining the ones after it (a mapping's name).
+    fn single_string(&mut self, what: &str) -> Result<(String, Span)> {
+        let t = self.peek()?.clone();
+        if let Tok::Str(s) = t.tok {
+            self.next()?;
+            return Ok((s, t.span));
+        }
+        Err(self.unexpected(what)?)
     }
 
     fn string(&mut self, what: &str) -> Result<(String, Span)> {

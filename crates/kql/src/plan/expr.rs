@@ -146,7 +146,14 @@ fn op_name(op: StrOp) -> &'static str {
 
 /// A KQL literal as a DataFusion literal of the matching Arrow type.
 pub(crate) fn literal(l: &Literal) -> DfExpr {
-    DfExpr::Literal(scalar(l), None)
+    // guid and dynamic are strings to Arrow; the field metadata keeps their Kusto type.
+    let metadata = match l.kusto_type() {
+        t @ (KustoType::Guid | KustoType::Dynamic) => Some(datafusion::common::metadata::FieldMetadata::new(
+            std::collections::BTreeMap::from([(crate::types::KUSTO_TYPE_KEY.to_string(), t.name().to_string())]),
+        )),
+        _ => None,
+    };
+    DfExpr::Literal(scalar(l), metadata)
 }
 
 pub(crate) fn scalar(l: &Literal) -> ScalarValue {
