@@ -13,8 +13,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 # Python readers of Eddy's Delta tables (the interoperability tests).
-if ! python3 -c "import deltalake, polars" >/dev/null 2>&1; then
-  python3 -m pip install -q --disable-pip-version-check deltalake polars
+if ! python3 -c "import deltalake, polars, pyarrow" >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check deltalake pyarrow polars
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

@@ -120,9 +120,17 @@ impl Client {
 
     /// Runs KQL or a management command through the Kusto v1 REST API.
     pub async fn kusto(&self, db: &str, csl: &str) -> Result<Vec<eddy_explorer::ResultTable>> {
-        let path = if csl.trim_start().starts_with('.') { "/v1/rest/mgmt" } else { "/v1/rest/query" };
-        let body: Value = self.post_json(path, &serde_json::json!({"db": db, "csl": csl})).await?;
-        let tables = body["Tables"].as_array().context("the response has no Tables")?;
+        let path = if csl.trim_start().starts_with('.') {
+            "/v1/rest/mgmt"
+        } else {
+            "/v1/rest/query"
+        };
+        let body: Value = self
+            .post_json(path, &serde_json::json!({"db": db, "csl": csl}))
+            .await?;
+        let tables = body["Tables"]
+            .as_array()
+            .context("the response has no Tables")?;
         let mut out = vec![];
         for t in tables {
             let columns = t["Columns"]
@@ -131,8 +139,10 @@ impl Client {
                 .iter()
                 .map(|c| eddy_kql::types::ColumnDef {
                     name: c["ColumnName"].as_str().unwrap_or("").to_string(),
-                    ty: eddy_kql::types::KustoType::parse(c["ColumnType"].as_str().unwrap_or("string"))
-                        .unwrap_or(eddy_kql::types::KustoType::String),
+                    ty: eddy_kql::types::KustoType::parse(
+                        c["ColumnType"].as_str().unwrap_or("string"),
+                    )
+                    .unwrap_or(eddy_kql::types::KustoType::String),
                 })
                 .collect();
             let rows = t["Rows"]
@@ -142,7 +152,11 @@ impl Client {
                 .map(|r| r.as_array().cloned().unwrap_or_default())
                 .collect();
             let name = t["TableName"].as_str().unwrap_or("").to_string();
-            out.push(eddy_explorer::ResultTable { name, columns, rows });
+            out.push(eddy_explorer::ResultTable {
+                name,
+                columns,
+                rows,
+            });
         }
         Ok(out)
     }

@@ -78,14 +78,20 @@ impl TableMeta {
     pub fn schema(&self) -> Vec<ColumnDef> {
         self.columns
             .iter()
-            .map(|c| ColumnDef { name: c.name.clone(), ty: KustoType::parse(&c.ty).unwrap_or(KustoType::String) })
+            .map(|c| ColumnDef {
+                name: c.name.clone(),
+                ty: KustoType::parse(&c.ty).unwrap_or(KustoType::String),
+            })
             .collect()
     }
 }
 
 impl From<&ColumnDef> for ColumnMeta {
     fn from(c: &ColumnDef) -> Self {
-        ColumnMeta { name: c.name.clone(), ty: c.ty.name().to_string() }
+        ColumnMeta {
+            name: c.name.clone(),
+            ty: c.ty.name().to_string(),
+        }
     }
 }
 
@@ -96,31 +102,42 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn open(dir: &Path) -> Result<Catalog> {
-        std::fs::create_dir_all(dir).map_err(ExplorerError::io(format!("create {}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(ExplorerError::io(format!("create {}", dir.display())))?;
         let path = dir.join(FILE);
         let mut data: CatalogData = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| ExplorerError::InvalidArgument(format!("{} is corrupt: {e}", path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                ExplorerError::InvalidArgument(format!("{} is corrupt: {e}", path.display()))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogData::default(),
             Err(e) => return Err(ExplorerError::io(format!("read {}", path.display()))(e)),
         };
-        data.databases.entry(DEFAULT_DATABASE.to_string()).or_insert_with(|| DatabaseMeta {
-            created_on: Utc::now(),
-            policies: Policies::default(),
-            tables: BTreeMap::new(),
-        });
-        let catalog = Catalog { dir: dir.to_path_buf(), data };
+        data.databases
+            .entry(DEFAULT_DATABASE.to_string())
+            .or_insert_with(|| DatabaseMeta {
+                created_on: Utc::now(),
+                policies: Policies::default(),
+                tables: BTreeMap::new(),
+            });
+        let catalog = Catalog {
+            dir: dir.to_path_buf(),
+            data,
+        };
         catalog.save()?;
         Ok(catalog)
     }
 
     pub fn save(&self) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(&self.data).expect("catalog serializes");
-        eddy_common::fsutil::write_atomic(&self.dir, FILE, &bytes).map_err(ExplorerError::io("write catalog"))
+        eddy_common::fsutil::write_atomic(&self.dir, FILE, &bytes)
+            .map_err(ExplorerError::io("write catalog"))
     }
 
     pub fn database(&self, db: &str) -> Result<&DatabaseMeta> {
-        self.data.databases.get(db).ok_or_else(|| self.no_database(db))
+        self.data
+            .databases
+            .get(db)
+            .ok_or_else(|| self.no_database(db))
     }
 
     pub fn database_mut(&mut self, db: &str) -> Result<&mut DatabaseMeta> {
@@ -132,7 +149,10 @@ impl Catalog {
 
     fn no_database(&self, db: &str) -> ExplorerError {
         let known: Vec<&str> = self.data.databases.keys().map(|s| s.as_str()).collect();
-        ExplorerError::NotFound(format!("database '{db}' does not exist; databases: {}", known.join(", ")))
+        ExplorerError::NotFound(format!(
+            "database '{db}' does not exist; databases: {}",
+            known.join(", ")
+        ))
     }
 
     pub fn table(&self, db: &str, table: &str) -> Result<&TableMeta> {
@@ -153,6 +173,10 @@ fn no_table(d: &DatabaseMeta, db: &str, table: &str) -> ExplorerError {
     let known: Vec<&str> = d.tables.keys().map(|s| s.as_str()).collect();
     ExplorerError::NotFound(format!(
         "table '{table}' does not exist in database '{db}'; tables: {}",
-        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+        if known.is_empty() {
+            "(none)".to_string()
+        } else {
+            known.join(", ")
+        }
     ))
 }

@@ -37,7 +37,13 @@ pub struct Explorer {
 /// A directory name for a database or table name (names may hold spaces and dots).
 fn dir_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_string() } else { format!("%{:02X}", c as u32) })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32)
+            }
+        })
         .collect()
 }
 
@@ -61,12 +67,20 @@ impl Explorer {
             cat.data
                 .databases
                 .iter()
-                .flat_map(|(db, d)| d.tables.iter().map(move |(t, m)| (db.clone(), t.clone(), m.schema())))
+                .flat_map(|(db, d)| {
+                    d.tables
+                        .iter()
+                        .map(move |(t, m)| (db.clone(), t.clone(), m.schema()))
+                })
                 .collect()
         };
         for (db, name, columns) in metas {
             let table = explorer.open_table(&db, &name, columns).await?;
-            explorer.tables.lock().expect("tables lock").insert((db, name), Arc::new(table));
+            explorer
+                .tables
+                .lock()
+                .expect("tables lock")
+                .insert((db, name), Arc::new(table));
         }
         Ok(Arc::new(explorer))
     }
@@ -76,22 +90,47 @@ impl Explorer {
     }
 
     fn wal_dir(&self, db: &str, table: &str) -> PathBuf {
-        self.root.join("_wal").join(dir_name(db)).join(dir_name(table))
+        self.root
+            .join("_wal")
+            .join(dir_name(db))
+            .join(dir_name(table))
     }
 
-    pub(crate) async fn open_table(&self, db: &str, name: &str, columns: Vec<ColumnDef>) -> Result<Table> {
-        Table::open(db, name, &self.table_dir(db, name), &self.wal_dir(db, name), columns).await
+    pub(crate) async fn open_table(
+        &self,
+        db: &str,
+        name: &str,
+        columns: Vec<ColumnDef>,
+    ) -> Result<Table> {
+        Table::open(
+            db,
+            name,
+            &self.table_dir(db, name),
+            &self.wal_dir(db, name),
+            columns,
+        )
+        .await
     }
 
     /// Registers a new table in the catalog and on disk.
-    pub(crate) async fn create_table(&self, db: &str, name: &str, columns: Vec<ColumnDef>) -> Result<Arc<Table>> {
+    pub(crate) async fn create_table(
+        &self,
+        db: &str,
+        name: &str,
+        columns: Vec<ColumnDef>,
+    ) -> Result<Arc<Table>> {
         let table = Arc::new(self.open_table(db, name, columns.clone()).await?);
         {
             let mut cat = self.catalog.lock().expect("catalog lock");
-            cat.database_mut(db)?.tables.insert(name.to_string(), TableMeta::new(&columns));
+            cat.database_mut(db)?
+                .tables
+                .insert(name.to_string(), TableMeta::new(&columns));
             cat.save()?;
         }
-        self.tables.lock().expect("tables lock").insert((db.to_string(), name.to_string()), table.clone());
+        self.tables
+            .lock()
+            .expect("tables lock")
+            .insert((db.to_string(), name.to_string()), table.clone());
         Ok(table)
     }
 
@@ -102,44 +141,70 @@ impl Explorer {
             cat.database_mut(db)?.tables.remove(name);
             cat.save()?;
         }
-        self.tables.lock().expect("tables lock").remove(&(db.to_string(), name.to_string()));
+        self.tables
+            .lock()
+            .expect("tables lock")
+            .remove(&(db.to_string(), name.to_string()));
         for dir in [self.table_dir(db, name), self.wal_dir(db, name)] {
             if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(ExplorerError::io(format!("remove {}", dir.display())))?;
+                std::fs::remove_dir_all(&dir)
+                    .map_err(ExplorerError::io(format!("remove {}", dir.display())))?;
             }
         }
         Ok(())
     }
 
     pub fn table(&self, db: &str, name: &str) -> Result<Arc<Table>> {
-        if let Some(t) = self.tables.lock().expect("tables lock").get(&(db.to_string(), name.to_string())) {
+        if let Some(t) = self
+            .tables
+            .lock()
+            .expect("tables lock")
+            .get(&(db.to_string(), name.to_string()))
+        {
             return Ok(t.clone());
         }
         // Not open: say what exists.
         let cat = self.catalog.lock().expect("catalog lock");
         cat.table(db, name)?;
-        Err(ExplorerError::NotFound(format!("table '{name}' is not open")))
+        Err(ExplorerError::NotFound(format!(
+            "table '{name}' is not open"
+        )))
     }
 
     pub fn table_if_exists(&self, db: &str, name: &str) -> Option<Arc<Table>> {
-        self.tables.lock().expect("tables lock").get(&(db.to_string(), name.to_string())).cloned()
+        self.tables
+            .lock()
+            .expect("tables lock")
+            .get(&(db.to_string(), name.to_string()))
+            .cloned()
     }
 
     pub fn databases(&self) -> Vec<String> {
-        self.catalog.lock().expect("catalog lock").data.databases.keys().cloned().collect()
+        self.catalog
+            .lock()
+            .expect("catalog lock")
+            .data
+            .databases
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn database_exists(&self, db: &str) -> bool {
-        self.catalog.lock().expect("catalog lock").data.databases.contains_key(db)
+        self.catalog
+            .lock()
+            .expect("catalog lock")
+            .data
+            .databases
+            .contains_key(db)
     }
 
     /// Runs a query or (text starting with `.`) a management command in database `db`.
     pub async fn execute(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
-        if !self.database_exists(db) {
-            return Err(self.catalog.lock().expect("catalog lock").database(db).err().expect("missing database"));
-        }
+        self.catalog.lock().expect("catalog lock").database(db)?;
         if text.trim_start().starts_with('.') {
-            let (cmd, pipe) = eddy_kql::parse_command_pipe(text).map_err(|e| ExplorerError::kql(e, text))?;
+            let (cmd, pipe) =
+                eddy_kql::parse_command_pipe(text).map_err(|e| ExplorerError::kql(e, text))?;
             let results = self.command(db, cmd).await?;
             match pipe {
                 None => Ok(results),
@@ -153,8 +218,14 @@ impl Explorer {
     /// The effective batching policy of a table (table, else database, else default).
     pub fn batching_policy(&self, db: &str, table: &str) -> BatchingPolicy {
         let cat = self.catalog.lock().expect("catalog lock");
-        let table_policy = cat.table(db, table).ok().and_then(|t| t.policies.ingestion_batching.clone());
-        let db_policy = cat.database(db).ok().and_then(|d| d.policies.ingestion_batching.clone());
+        let table_policy = cat
+            .table(db, table)
+            .ok()
+            .and_then(|t| t.policies.ingestion_batching.clone());
+        let db_policy = cat
+            .database(db)
+            .ok()
+            .and_then(|d| d.policies.ingestion_batching.clone());
         table_policy
             .or(db_policy)
             .and_then(|v| BatchingPolicy::from_json(&v).ok())
@@ -162,7 +233,12 @@ impl Explorer {
     }
 
     fn all_tables(&self) -> Vec<Arc<Table>> {
-        self.tables.lock().expect("tables lock").values().cloned().collect()
+        self.tables
+            .lock()
+            .expect("tables lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Seals the tables whose batching policy fired and compacts the ones with many
@@ -192,7 +268,9 @@ impl Explorer {
                         tracing::warn!(db = %t.db, table = %t.name, error = %e, "compaction failed");
                     }
                 }
-                Err(e) => tracing::error!(db = %t.db, table = %t.name, error = %e, "seal failed; rows stay in the WAL"),
+                Err(e) => {
+                    tracing::error!(db = %t.db, table = %t.name, error = %e, "seal failed; rows stay in the WAL")
+                }
             }
         }
     }
@@ -200,8 +278,14 @@ impl Explorer {
     /// The effective retention policy of a table (table, else database, else default).
     pub fn retention_policy(&self, db: &str, table: &str) -> crate::policy::RetentionPolicy {
         let cat = self.catalog.lock().expect("catalog lock");
-        let table_policy = cat.table(db, table).ok().and_then(|t| t.policies.retention.clone());
-        let db_policy = cat.database(db).ok().and_then(|d| d.policies.retention.clone());
+        let table_policy = cat
+            .table(db, table)
+            .ok()
+            .and_then(|t| t.policies.retention.clone());
+        let db_policy = cat
+            .database(db)
+            .ok()
+            .and_then(|d| d.policies.retention.clone());
         table_policy
             .or(db_policy)
             .and_then(|v| crate::policy::RetentionPolicy::from_json(&v).ok())
@@ -213,8 +297,12 @@ impl Explorer {
         let mut removed = 0;
         for t in self.all_tables() {
             let period = self.retention_policy(&t.db, &t.name).soft_delete;
-            let Ok(period) = chrono::Duration::from_std(period) else { continue };
-            let Some(cutoff) = now.checked_sub_signed(period) else { continue };
+            let Ok(period) = chrono::Duration::from_std(period) else {
+                continue;
+            };
+            let Some(cutoff) = now.checked_sub_signed(period) else {
+                continue;
+            };
             removed += t.enforce_retention(cutoff).await?;
         }
         Ok(removed)
@@ -228,35 +316,56 @@ impl Explorer {
         Ok(())
     }
 
-    pub(crate) fn record_failure(&self, op: Uuid, db: &str, table: &str, source: &str, f: &crate::ingest::RecordFailure) {
-        self.journal.lock().expect("journal lock").record_failure(Failure {
-            operation_id: op,
-            database: db.to_string(),
-            table: table.to_string(),
-            failed_on: Utc::now(),
-            source: source.to_string(),
-            position: f.position.clone(),
-            payload: f.payload.clone(),
-            error_code: f.code.to_string(),
-            details: f.message.clone(),
-        });
+    pub(crate) fn record_failure(
+        &self,
+        op: Uuid,
+        db: &str,
+        table: &str,
+        source: &str,
+        f: &crate::ingest::RecordFailure,
+    ) {
+        self.journal
+            .lock()
+            .expect("journal lock")
+            .record_failure(Failure {
+                operation_id: op,
+                database: db.to_string(),
+                table: table.to_string(),
+                failed_on: Utc::now(),
+                source: source.to_string(),
+                position: f.position.clone(),
+                payload: f.payload.clone(),
+                error_code: f.code.to_string(),
+                details: f.message.clone(),
+            });
     }
 
-    pub(crate) fn record_operation(&self, id: Uuid, kind: &str, db: &str, table: &str, started: Instant, outcome: std::result::Result<String, String>) {
+    pub(crate) fn record_operation(
+        &self,
+        id: Uuid,
+        kind: &str,
+        db: &str,
+        table: &str,
+        started: Instant,
+        outcome: std::result::Result<String, String>,
+    ) {
         let (state, status) = match outcome {
             Ok(s) => ("Completed", s),
             Err(s) => ("Failed", s),
         };
         let elapsed = started.elapsed();
-        self.journal.lock().expect("journal lock").record_operation(Operation {
-            id,
-            kind: kind.to_string(),
-            database: db.to_string(),
-            table: table.to_string(),
-            started_on: Utc::now() - chrono::Duration::from_std(elapsed).unwrap_or_default(),
-            duration: elapsed,
-            state,
-            status,
-        });
+        self.journal
+            .lock()
+            .expect("journal lock")
+            .record_operation(Operation {
+                id,
+                kind: kind.to_string(),
+                database: db.to_string(),
+                table: table.to_string(),
+                started_on: Utc::now() - chrono::Duration::from_std(elapsed).unwrap_or_default(),
+                duration: elapsed,
+                state,
+                status,
+            });
     }
 }

@@ -59,7 +59,11 @@ impl Journal {
                 }
             }
         }
-        Journal { failures_path, failures, operations: VecDeque::new() }
+        Journal {
+            failures_path,
+            failures,
+            operations: VecDeque::new(),
+        }
     }
 
     pub fn record_failure(&mut self, f: Failure) {

@@ -27,7 +27,11 @@ pub struct BatchingPolicy {
 
 impl Default for BatchingPolicy {
     fn default() -> Self {
-        BatchingPolicy { max_time: Duration::from_secs(300), max_items: 500, max_raw_mb: 1024 }
+        BatchingPolicy {
+            max_time: Duration::from_secs(300),
+            max_items: 500,
+            max_raw_mb: 1024,
+        }
     }
 }
 
@@ -42,7 +46,9 @@ impl BatchingPolicy {
 
     pub fn from_json(v: &Value) -> Result<BatchingPolicy> {
         let mut p = BatchingPolicy::default();
-        let obj = v.as_object().ok_or_else(|| bad("the ingestion batching policy must be a JSON object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("the ingestion batching policy must be a JSON object"))?;
         for (k, val) in obj {
             match k.as_str() {
                 "MaximumBatchingTimeSpan" => {
@@ -78,7 +84,10 @@ impl BatchingPolicy {
 
 /// Whether a batch with these totals must be sealed now.
 pub fn batch_due(policy: &BatchingPolicy, age: Duration, items: u64, raw_bytes: u64) -> bool {
-    items > 0 && (age >= policy.max_time || items >= policy.max_items || raw_bytes >= policy.max_raw_mb * 1024 * 1024)
+    items > 0
+        && (age >= policy.max_time
+            || items >= policy.max_items
+            || raw_bytes >= policy.max_raw_mb * 1024 * 1024)
 }
 
 /// Retention: rows older than `SoftDeletePeriod` (by ingestion time) are removed.
@@ -89,22 +98,30 @@ pub struct RetentionPolicy {
 
 impl Default for RetentionPolicy {
     fn default() -> Self {
-        RetentionPolicy { soft_delete: Duration::from_secs(365_000 * 86_400) }
+        RetentionPolicy {
+            soft_delete: Duration::from_secs(365_000 * 86_400),
+        }
     }
 }
 
 impl RetentionPolicy {
     pub fn from_json(v: &Value) -> Result<RetentionPolicy> {
-        let obj = v.as_object().ok_or_else(|| bad("the retention policy must be a JSON object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("the retention policy must be a JSON object"))?;
         let mut p = RetentionPolicy::default();
         for (k, val) in obj {
             match k.as_str() {
                 "SoftDeletePeriod" => {
-                    let text = val.as_str().ok_or_else(|| bad("SoftDeletePeriod must be a string like \"30.00:00:00\""))?;
+                    let text = val.as_str().ok_or_else(|| {
+                        bad("SoftDeletePeriod must be a string like \"30.00:00:00\"")
+                    })?;
                     let micros = parse_timespan(text).filter(|m| *m > 0);
-                    p.soft_delete = Duration::from_micros(
-                        micros.ok_or_else(|| bad(format!("SoftDeletePeriod '{text}' is not a positive timespan")))? as u64,
-                    );
+                    p.soft_delete = Duration::from_micros(micros.ok_or_else(|| {
+                        bad(format!(
+                            "SoftDeletePeriod '{text}' is not a positive timespan"
+                        ))
+                    })? as u64);
                 }
                 "Recoverability" => {}
                 other => return Err(bad(format!("unknown retention property '{other}'"))),
@@ -124,17 +141,29 @@ impl RetentionPolicy {
 /// Streaming ingestion: `{"IsEnabled": bool, "HintAllocatedRate": number?}`. Eddy makes
 /// every ingested row queryable at once, so this only records the setting.
 pub fn streaming_from_json(v: &Value) -> Result<Value> {
-    let obj = v.as_object().ok_or_else(|| bad("the streaming ingestion policy must be a JSON object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("the streaming ingestion policy must be a JSON object"))?;
     let mut out = Map::new();
     for (k, val) in obj {
         match k.as_str() {
             "IsEnabled" => {
-                out.insert(k.clone(), Value::Bool(val.as_bool().ok_or_else(|| bad("IsEnabled must be true or false"))?));
+                out.insert(
+                    k.clone(),
+                    Value::Bool(
+                        val.as_bool()
+                            .ok_or_else(|| bad("IsEnabled must be true or false"))?,
+                    ),
+                );
             }
             "HintAllocatedRate" => {
                 out.insert(k.clone(), val.clone());
             }
-            other => return Err(bad(format!("unknown streaming ingestion property '{other}'"))),
+            other => {
+                return Err(bad(format!(
+                    "unknown streaming ingestion property '{other}'"
+                )))
+            }
         }
     }
     out.entry("IsEnabled").or_insert(Value::Bool(false));
@@ -143,7 +172,9 @@ pub fn streaming_from_json(v: &Value) -> Result<Value> {
 
 /// Merges `update` into `base` (for `.alter-merge`).
 pub fn merge(base: Option<&Value>, update: &Value) -> Value {
-    let mut out = base.and_then(|b| b.as_object().cloned()).unwrap_or_default();
+    let mut out = base
+        .and_then(|b| b.as_object().cloned())
+        .unwrap_or_default();
     if let Some(obj) = update.as_object() {
         for (k, v) in obj {
             out.insert(k.clone(), v.clone());
@@ -169,7 +200,10 @@ mod tests {
         assert!(batch_due(&p, Duration::ZERO, 500, 100));
         assert!(batch_due(&p, Duration::ZERO, 1, 1024 * 1024 * 1024));
         assert!(!batch_due(&p, Duration::from_secs(3600), 0, 0));
-        assert!(BatchingPolicy::from_json(&serde_json::json!({"MaximumBatchingTimeSpan":"00:00:00.5"})).is_err());
+        assert!(BatchingPolicy::from_json(
+            &serde_json::json!({"MaximumBatchingTimeSpan":"00:00:00.5"})
+        )
+        .is_err());
         assert!(BatchingPolicy::from_json(&serde_json::json!({"Bogus": 1})).is_err());
     }
 }

@@ -17,24 +17,35 @@ impl Explorer {
                 tables.insert(name, t.plan().await?);
             }
         }
-        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, text))?;
+        let planned = Planner::new(&tables)
+            .plan_query(&query)
+            .map_err(|e| ExplorerError::kql(e, text))?;
         let mut out = vec![];
         for (i, plan) in planned.results.into_iter().enumerate() {
-            let name = if i == 0 { "PrimaryResult".to_string() } else { format!("Table_{i}") };
+            let name = if i == 0 {
+                "PrimaryResult".to_string()
+            } else {
+                format!("Table_{i}")
+            };
             out.push(self.run_plan(&name, plan, &planned.options).await?);
         }
         Ok(out)
     }
 
     /// Runs `| operators` over a command's result (`.show tables | where ...`).
-    pub(crate) async fn pipe_result(&self, result: &ResultTable, ops: &str) -> Result<Vec<ResultTable>> {
+    pub(crate) async fn pipe_result(
+        &self,
+        result: &ResultTable,
+        ops: &str,
+    ) -> Result<Vec<ResultTable>> {
         const NAME: &str = "$command_results";
         let columns = result.columns.clone();
         let arrays = columns
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let cells: Vec<Option<serde_json::Value>> = result.rows.iter().map(|r| Some(r[i].clone())).collect();
+                let cells: Vec<Option<serde_json::Value>> =
+                    result.rows.iter().map(|r| Some(r[i].clone())).collect();
                 crate::ingest::convert::column(c.ty, &cells).array
             })
             .collect();
@@ -42,11 +53,18 @@ impl Explorer {
         let batch = datafusion::arrow::record_batch::RecordBatch::try_new(schema.clone(), arrays)
             .map_err(|e| ExplorerError::Execution(e.to_string()))?;
         let mem = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
-        let plan = LogicalPlanBuilder::scan(NAME, datafusion::datasource::provider_as_source(std::sync::Arc::new(mem)), None)?.build()?;
+        let plan = LogicalPlanBuilder::scan(
+            NAME,
+            datafusion::datasource::provider_as_source(std::sync::Arc::new(mem)),
+            None,
+        )?
+        .build()?;
         let text = format!("{NAME} {ops}");
         let query = eddy_kql::parse_query(&text).map_err(|e| ExplorerError::kql(e, &text))?;
         let tables = Tables::from([(NAME.to_string(), plan)]);
-        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, &text))?;
+        let planned = Planner::new(&tables)
+            .plan_query(&query)
+            .map_err(|e| ExplorerError::kql(e, &text))?;
         let mut out = vec![];
         for plan in planned.results {
             out.push(self.run_plan("Table_0", plan, &planned.options).await?);
@@ -55,11 +73,18 @@ impl Explorer {
     }
 
     /// Executes one plan into a result table, within the truncation limits.
-    pub(crate) async fn run_plan(&self, name: &str, plan: LogicalPlan, options: &QueryOptions) -> Result<ResultTable> {
+    pub(crate) async fn run_plan(
+        &self,
+        name: &str,
+        plan: LogicalPlan,
+        options: &QueryOptions,
+    ) -> Result<ResultTable> {
         let plan = if options.no_truncation {
             plan
         } else {
-            LogicalPlanBuilder::from(plan).limit(0, Some(options.max_records + 1))?.build()?
+            LogicalPlanBuilder::from(plan)
+                .limit(0, Some(options.max_records + 1))?
+                .build()?
         };
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
@@ -67,11 +92,17 @@ impl Explorer {
         if !options.no_truncation {
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             if rows > options.max_records {
-                return Err(ExplorerError::ResultTooLarge { what: "record count", limit: options.max_records });
+                return Err(ExplorerError::ResultTooLarge {
+                    what: "record count",
+                    limit: options.max_records,
+                });
             }
             let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
             if bytes > options.max_bytes {
-                return Err(ExplorerError::ResultTooLarge { what: "data size", limit: options.max_bytes });
+                return Err(ExplorerError::ResultTooLarge {
+                    what: "data size",
+                    limit: options.max_bytes,
+                });
             }
         }
         Ok(ResultTable::from_batches(name, &schema, &batches))

@@ -4,9 +4,9 @@
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
-    DataType, DurationMicrosecondType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    SchemaRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    DataType, DurationMicrosecondType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, SchemaRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
@@ -25,7 +25,13 @@ impl ResultTable {
     pub fn new(name: &str, columns: &[(&str, KustoType)]) -> Self {
         ResultTable {
             name: name.to_string(),
-            columns: columns.iter().map(|(n, t)| ColumnDef { name: n.to_string(), ty: *t }).collect(),
+            columns: columns
+                .iter()
+                .map(|(n, t)| ColumnDef {
+                    name: n.to_string(),
+                    ty: *t,
+                })
+                .collect(),
             rows: vec![],
         }
     }
@@ -39,17 +45,28 @@ impl ResultTable {
         let columns: Vec<ColumnDef> = schema
             .fields()
             .iter()
-            .map(|f| ColumnDef { name: f.name().clone(), ty: KustoType::of_field(f) })
+            .map(|f| ColumnDef {
+                name: f.name().clone(),
+                ty: KustoType::of_field(f),
+            })
             .collect();
         let mut rows = vec![];
         for b in batches {
-            let cols: Vec<Vec<Value>> =
-                b.columns().iter().zip(&columns).map(|(a, c)| encode_column(a, c.ty)).collect();
+            let cols: Vec<Vec<Value>> = b
+                .columns()
+                .iter()
+                .zip(&columns)
+                .map(|(a, c)| encode_column(a, c.ty))
+                .collect();
             for r in 0..b.num_rows() {
                 rows.push(cols.iter().map(|c| c[r].clone()).collect());
             }
         }
-        ResultTable { name: name.to_string(), columns, rows }
+        ResultTable {
+            name: name.to_string(),
+            columns,
+            rows,
+        }
     }
 
     /// The column index of `name`.
@@ -76,7 +93,11 @@ pub fn encode_column(a: &ArrayRef, ty: KustoType) -> Vec<Value> {
         ($t:ty, $f:expr) => {{
             let p = a.as_primitive::<$t>();
             for i in 0..n {
-                out.push(if p.is_null(i) { Value::Null } else { $f(p.value(i)) });
+                out.push(if p.is_null(i) {
+                    Value::Null
+                } else {
+                    $f(p.value(i))
+                });
             }
         }};
     }
@@ -84,7 +105,11 @@ pub fn encode_column(a: &ArrayRef, ty: KustoType) -> Vec<Value> {
         DataType::Boolean => {
             let b = a.as_boolean();
             for i in 0..n {
-                out.push(if b.is_null(i) { Value::Null } else { json!(b.value(i)) });
+                out.push(if b.is_null(i) {
+                    Value::Null
+                } else {
+                    json!(b.value(i))
+                });
             }
         }
         DataType::Int8 => prim!(Int8Type, |v| json!(v)),
@@ -97,17 +122,27 @@ pub fn encode_column(a: &ArrayRef, ty: KustoType) -> Vec<Value> {
         DataType::UInt64 => prim!(UInt64Type, |v| json!(v)),
         DataType::Float32 => prim!(Float32Type, |v: f32| real(v as f64)),
         DataType::Float64 => prim!(Float64Type, real),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => prim!(TimestampMicrosecondType, |v| json!(format_datetime(v))),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            prim!(TimestampMicrosecondType, |v| json!(format_datetime(v)))
+        }
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            prim!(TimestampMillisecondType, |v: i64| json!(format_datetime(v * 1000)))
+            prim!(TimestampMillisecondType, |v: i64| json!(format_datetime(
+                v * 1000
+            )))
         }
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            prim!(TimestampNanosecondType, |v: i64| json!(format_datetime(v.div_euclid(1000))))
+            prim!(TimestampNanosecondType, |v: i64| json!(format_datetime(
+                v.div_euclid(1000)
+            )))
         }
         DataType::Timestamp(TimeUnit::Second, _) => {
-            prim!(TimestampSecondType, |v: i64| json!(format_datetime(v * 1_000_000)))
+            prim!(TimestampSecondType, |v: i64| json!(format_datetime(
+                v * 1_000_000
+            )))
         }
-        DataType::Duration(TimeUnit::Microsecond) => prim!(DurationMicrosecondType, |v| json!(format_timespan(v))),
+        DataType::Duration(TimeUnit::Microsecond) => {
+            prim!(DurationMicrosecondType, |v| json!(format_timespan(v)))
+        }
         DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
             let s = datafusion::arrow::compute::cast(a, &DataType::Utf8).expect("string cast");
             let s = s.as_string::<i32>();
@@ -123,7 +158,9 @@ pub fn encode_column(a: &ArrayRef, ty: KustoType) -> Vec<Value> {
         }
         _ => {
             for i in 0..n {
-                out.push(scalar_json(&ScalarValue::try_from_array(a, i).unwrap_or(ScalarValue::Null)));
+                out.push(scalar_json(
+                    &ScalarValue::try_from_array(a, i).unwrap_or(ScalarValue::Null),
+                ));
             }
         }
     }

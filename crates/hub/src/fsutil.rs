@@ -6,7 +6,8 @@ use crate::error::{HubError, Result};
 
 /// Fsyncs a directory so that creates, renames and deletes in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    eddy_common::fsutil::sync_dir(dir).map_err(HubError::io(format!("sync directory {}", dir.display())))
+    eddy_common::fsutil::sync_dir(dir)
+        .map_err(HubError::io(format!("sync directory {}", dir.display())))
 }
 
 /// Replaces `dir/name` with `bytes` atomically.

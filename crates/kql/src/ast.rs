@@ -41,9 +41,19 @@ pub struct Tabular {
 pub enum Source {
     /// A table, or a name bound by `let` or `as`.
     Named(Ident),
-    Datatable { columns: Vec<(Ident, KustoType)>, values: Vec<Expr>, span: Span },
-    Print { columns: Vec<NamedExpr>, span: Span },
-    Union { tables: Vec<Tabular>, span: Span },
+    Datatable {
+        columns: Vec<(Ident, KustoType)>,
+        values: Vec<Expr>,
+        span: Span,
+    },
+    Print {
+        columns: Vec<NamedExpr>,
+        span: Span,
+    },
+    Union {
+        tables: Vec<Tabular>,
+        span: Span,
+    },
     Paren(Box<Tabular>),
 }
 
@@ -73,10 +83,16 @@ pub enum OperatorKind {
     Project(Vec<NamedExpr>),
     ProjectAway(Vec<Ident>),
     Extend(Vec<NamedExpr>),
-    Summarize { aggregates: Vec<NamedExpr>, by: Vec<NamedExpr> },
+    Summarize {
+        aggregates: Vec<NamedExpr>,
+        by: Vec<NamedExpr>,
+    },
     Count,
     Take(Expr),
-    Top { count: Expr, by: SortKey },
+    Top {
+        count: Expr,
+        by: SortKey,
+    },
     Sort(Vec<SortKey>),
     /// `distinct *` has no columns.
     Distinct(Vec<Ident>),
@@ -96,12 +112,24 @@ pub enum ExprKind {
     Column(String),
     /// `*` as a function argument (`arg_max(ts, *)`, `count(*)`).
     Star,
-    Call { name: Ident, args: Vec<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
     /// `x in (a, b)`, `x !in (...)`, `x in~ (...)`.
-    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool, case_insensitive: bool },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +152,11 @@ pub enum BinaryOp {
     /// `!~`
     NotEqCi,
     /// String operators: `has`, `contains`, ... with negation and case sensitivity.
-    Str { op: StrOp, negated: bool, case_sensitive: bool },
+    Str {
+        op: StrOp,
+        negated: bool,
+        case_sensitive: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

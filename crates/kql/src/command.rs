@@ -5,27 +5,80 @@ use crate::types::ColumnDef;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    CreateDatabase { name: String, if_not_exists: bool },
+    CreateDatabase {
+        name: String,
+        if_not_exists: bool,
+    },
     ShowDatabases,
     ShowVersion,
     ShowCluster,
-    CreateTable { name: String, columns: Vec<ColumnDef>, merge: bool },
-    AlterTable { name: String, columns: Vec<ColumnDef> },
-    DropTable { name: String, if_exists: bool },
+    CreateTable {
+        name: String,
+        columns: Vec<ColumnDef>,
+        merge: bool,
+    },
+    AlterTable {
+        name: String,
+        columns: Vec<ColumnDef>,
+    },
+    DropTable {
+        name: String,
+        if_exists: bool,
+    },
     ShowTables,
-    ShowTable { name: String },
-    ShowTableSchemaJson { name: String },
-    CreateMapping { table: String, kind: MappingKind, name: String, body: String, or_alter: bool },
-    DropMapping { table: String, kind: MappingKind, name: String },
-    ShowMappings { table: String, kind: Option<MappingKind> },
-    AlterPolicy { entity: PolicyEntity, policy: PolicyKind, body: String, merge: bool },
-    ShowPolicy { entity: PolicyEntity, policy: PolicyKind },
-    IngestInline { table: String, properties: Properties, data: String },
-    IngestFrom { table: String, sources: Vec<String>, properties: Properties },
-    SetOrAppend { mode: AppendMode, table: String, properties: Properties, query: String },
+    ShowTable {
+        name: String,
+    },
+    ShowTableSchemaJson {
+        name: String,
+    },
+    CreateMapping {
+        table: String,
+        kind: MappingKind,
+        name: String,
+        body: String,
+        or_alter: bool,
+    },
+    DropMapping {
+        table: String,
+        kind: MappingKind,
+        name: String,
+    },
+    ShowMappings {
+        table: String,
+        kind: Option<MappingKind>,
+    },
+    AlterPolicy {
+        entity: PolicyEntity,
+        policy: PolicyKind,
+        body: String,
+        merge: bool,
+    },
+    ShowPolicy {
+        entity: PolicyEntity,
+        policy: PolicyKind,
+    },
+    IngestInline {
+        table: String,
+        properties: Properties,
+        data: String,
+    },
+    IngestFrom {
+        table: String,
+        sources: Vec<String>,
+        properties: Properties,
+    },
+    SetOrAppend {
+        mode: AppendMode,
+        table: String,
+        properties: Properties,
+        query: String,
+    },
     ShowIngestionFailures,
     ShowOperations,
-    ShowExtents { table: Option<String> },
+    ShowExtents {
+        table: Option<String>,
+    },
 }
 
 /// `with (name = value, ...)`, names as written, values as text.
@@ -33,7 +86,10 @@ pub type Properties = Vec<(String, String)>;
 
 /// Looks up a property case-insensitively.
 pub fn property<'a>(props: &'a Properties, name: &str) -> Option<&'a str> {
-    props.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    props
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -17,11 +17,17 @@ pub enum KqlError {
 
 impl KqlError {
     pub fn syntax(message: impl Into<String>, span: Span) -> Self {
-        KqlError::Syntax { message: message.into(), span }
+        KqlError::Syntax {
+            message: message.into(),
+            span,
+        }
     }
 
     pub fn semantic(message: impl Into<String>, span: Span) -> Self {
-        KqlError::Semantic { message: message.into(), span: Some(span) }
+        KqlError::Semantic {
+            message: message.into(),
+            span: Some(span),
+        }
     }
 
     pub fn span(&self) -> Option<Span> {
@@ -54,7 +60,11 @@ impl KqlError {
             .map(|s| s.lines().next().unwrap_or("").chars().count())
             .unwrap_or(1)
             .max(1);
-        Some(format!("{text}\n{}{}", " ".repeat(col - 1), "^".repeat(width)))
+        Some(format!(
+            "{text}\n{}{}",
+            " ".repeat(col - 1),
+            "^".repeat(width)
+        ))
     }
 }
 
@@ -75,7 +85,10 @@ mod tests {
     fn positions_are_one_based() {
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
         let e = KqlError::syntax("expected x", Span::new(3, 5));
-        assert_eq!(e.describe("ab\ncde"), "Syntax error: expected x (line 2, column 1)");
+        assert_eq!(
+            e.describe("ab\ncde"),
+            "Syntax error: expected x (line 2, column 1)"
+        );
         assert_eq!(e.caret("ab\ncde").unwrap(), "cde\n^^");
     }
 }

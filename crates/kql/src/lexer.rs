@@ -61,13 +61,13 @@ pub struct Token {
 
 /// Type names that take a raw literal in parentheses: `datetime(2024-01-01 10:00)`.
 const TYPED_LITERALS: &[&str] = &[
-    "datetime", "timespan", "time", "guid", "uuid", "uniqueid", "bool", "boolean", "int",
-    "long", "real", "double", "decimal", "dynamic", "date",
+    "datetime", "timespan", "time", "guid", "uuid", "uniqueid", "bool", "boolean", "int", "long",
+    "real", "double", "decimal", "dynamic", "date",
 ];
 
 const PUNCTS: &[&str] = &[
-    "<|", "==", "!=", "<>", "<=", ">=", "=~", "!~", "..", "=>", "|", "(", ")", "[", "]", "{",
-    "}", ",", ";", ":", "=", "<", ">", "+", "-", "*", "/", "%", ".", "@", "!", "?", "~",
+    "<|", "==", "!=", "<>", "<=", ">=", "=~", "!~", "..", "=>", "|", "(", ")", "[", "]", "{", "}",
+    ",", ";", ":", "=", "<", ">", "+", "-", "*", "/", "%", ".", "@", "!", "?", "~",
 ];
 
 pub struct Lexer<'a> {
@@ -126,7 +126,10 @@ impl<'a> Lexer<'a> {
         self.skip_trivia();
         let start = self.pos;
         let Some(c) = self.peek_char() else {
-            return Ok(Token { tok: Tok::Eof, span: Span::new(start, start) });
+            return Ok(Token {
+                tok: Tok::Eof,
+                span: Span::new(start, start),
+            });
         };
         let tok = if c == '"' || c == '\'' {
             Tok::Str(self.string(c, false)?)
@@ -134,7 +137,10 @@ impl<'a> Lexer<'a> {
             self.pos += 3;
             let rest = &self.src[self.pos..];
             let end = rest.find("```").ok_or_else(|| {
-                KqlError::syntax("unterminated ``` string literal", Span::new(start, self.src.len()))
+                KqlError::syntax(
+                    "unterminated ``` string literal",
+                    Span::new(start, self.src.len()),
+                )
             })?;
             let s = rest[..end].to_string();
             self.pos += end + 3;
@@ -171,11 +177,17 @@ impl<'a> Lexer<'a> {
             let name = self.string(q, false)?;
             self.skip_trivia();
             if self.peek_char() != Some(']') {
-                return Err(KqlError::syntax("expected ']' after a quoted name", Span::new(start, self.pos)));
+                return Err(KqlError::syntax(
+                    "expected ']' after a quoted name",
+                    Span::new(start, self.pos),
+                ));
             }
             self.pos += 1;
             Tok::QuotedIdent(name)
-        } else if let Some(p) = PUNCTS.iter().find(|p| self.src[self.pos..].starts_with(**p)) {
+        } else if let Some(p) = PUNCTS
+            .iter()
+            .find(|p| self.src[self.pos..].starts_with(**p))
+        {
             self.pos += p.len();
             Tok::Punct(p)
         } else {
@@ -184,7 +196,10 @@ impl<'a> Lexer<'a> {
                 Span::new(start, start + c.len_utf8()),
             ));
         };
-        Ok(Token { tok, span: Span::new(start, self.pos) })
+        Ok(Token {
+            tok,
+            span: Span::new(start, self.pos),
+        })
     }
 
     fn next_non_space(&self, from: usize) -> Option<char> {
@@ -246,7 +261,10 @@ impl<'a> Lexer<'a> {
                 None => {}
             }
         }
-        Err(KqlError::syntax("missing ')' for this literal", Span::new(open, open + 1)))
+        Err(KqlError::syntax(
+            "missing ')' for this literal",
+            Span::new(open, open + 1),
+        ))
     }
 
     fn string(&mut self, quote: char, verbatim: bool) -> Result<String> {
@@ -297,7 +315,10 @@ impl<'a> Lexer<'a> {
             }
             out.push(c);
         }
-        Err(KqlError::syntax("unterminated string literal", Span::new(start, self.pos)))
+        Err(KqlError::syntax(
+            "unterminated string literal",
+            Span::new(start, self.pos),
+        ))
     }
 
     fn number(&mut self) -> Result<Tok> {
@@ -316,7 +337,11 @@ impl<'a> Lexer<'a> {
             self.pos += 1;
         }
         let mut real = false;
-        if self.peek_char() == Some('.') && self.char_at(self.pos + 1).is_some_and(|c| c.is_ascii_digit()) {
+        if self.peek_char() == Some('.')
+            && self
+                .char_at(self.pos + 1)
+                .is_some_and(|c| c.is_ascii_digit())
+        {
             real = true;
             self.pos += 1;
             while self.peek_char().is_some_and(|c| c.is_ascii_digit()) {
@@ -325,7 +350,11 @@ impl<'a> Lexer<'a> {
         }
         if matches!(self.peek_char(), Some('e' | 'E')) {
             let after = self.char_at(self.pos + 1);
-            let digit_at = if matches!(after, Some('+' | '-')) { self.pos + 2 } else { self.pos + 1 };
+            let digit_at = if matches!(after, Some('+' | '-')) {
+                self.pos + 2
+            } else {
+                self.pos + 1
+            };
             if self.char_at(digit_at).is_some_and(|c| c.is_ascii_digit()) {
                 real = true;
                 self.pos = digit_at;
@@ -344,14 +373,18 @@ impl<'a> Lexer<'a> {
             let value: f64 = text.parse().unwrap_or(0.0);
             let ticks = unit_ticks(unit).ok_or_else(|| {
                 KqlError::syntax(
-                    format!("unknown timespan unit '{unit}' (use d, h, m, s, ms, microsecond, tick)"),
+                    format!(
+                        "unknown timespan unit '{unit}' (use d, h, m, s, ms, microsecond, tick)"
+                    ),
                     Span::new(unit_start, self.pos),
                 )
             })?;
             return Ok(Tok::Timespan((value * ticks as f64).round() as i64));
         }
         if real {
-            Ok(Tok::Real(text.parse().map_err(|_| KqlError::syntax("bad number", Span::new(start, self.pos)))?))
+            Ok(Tok::Real(text.parse().map_err(|_| {
+                KqlError::syntax("bad number", Span::new(start, self.pos))
+            })?))
         } else {
             text.parse::<i64>()
                 .map(Tok::Long)
@@ -408,10 +441,20 @@ mod tests {
                 Tok::Str("a\\b".into()),
             ]
         );
-        assert_eq!(toks("1d 100ms 2h"), vec![Tok::Timespan(864_000_000_000), Tok::Timespan(1_000_000), Tok::Timespan(72_000_000_000)]);
+        assert_eq!(
+            toks("1d 100ms 2h"),
+            vec![
+                Tok::Timespan(864_000_000_000),
+                Tok::Timespan(1_000_000),
+                Tok::Timespan(72_000_000_000)
+            ]
+        );
         assert_eq!(
             toks("datetime(2024-01-01T10:00:00Z) ['a b']"),
-            vec![Tok::Typed("datetime".into(), "2024-01-01T10:00:00Z".into()), Tok::QuotedIdent("a b".into())]
+            vec![
+                Tok::Typed("datetime".into(), "2024-01-01T10:00:00Z".into()),
+                Tok::QuotedIdent("a b".into())
+            ]
         );
         assert_eq!(toks("h'secret'"), vec![Tok::Str("secret".into())]);
     }

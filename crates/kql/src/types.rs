@@ -147,7 +147,11 @@ impl KustoType {
 
     /// The Kusto type of a query result field.
     pub fn of_field(field: &Field) -> KustoType {
-        if let Some(t) = field.metadata().get(KUSTO_TYPE_KEY).and_then(|t| KustoType::parse(t)) {
+        if let Some(t) = field
+            .metadata()
+            .get(KUSTO_TYPE_KEY)
+            .and_then(|t| KustoType::parse(t))
+        {
             if field.data_type() == &DataType::Utf8 || t == KustoType::Timespan {
                 return t;
             }
@@ -159,19 +163,27 @@ impl KustoType {
     pub fn of_arrow(dt: &DataType) -> KustoType {
         match dt {
             DataType::Boolean => KustoType::Bool,
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => KustoType::Int,
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::UInt8
+            | DataType::UInt16 => KustoType::Int,
             DataType::Int64 | DataType::UInt32 | DataType::UInt64 => KustoType::Long,
             DataType::Float16 | DataType::Float32 | DataType::Float64 => KustoType::Real,
-            DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
-                KustoType::Decimal
-            }
+            DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..) => KustoType::Decimal,
             DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => KustoType::DateTime,
-            DataType::Duration(_) | DataType::Interval(_) | DataType::Time32(_) | DataType::Time64(_) => {
-                KustoType::Timespan
-            }
-            DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_) | DataType::Map(..) | DataType::Null => {
-                KustoType::Dynamic
-            }
+            DataType::Duration(_)
+            | DataType::Interval(_)
+            | DataType::Time32(_)
+            | DataType::Time64(_) => KustoType::Timespan,
+            DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+            | DataType::Null => KustoType::Dynamic,
             _ => KustoType::String,
         }
     }
@@ -193,14 +205,20 @@ pub struct ColumnDef {
 /// The Arrow schema (query side) of a list of columns.
 pub fn arrow_schema(columns: &[ColumnDef]) -> Arc<datafusion::arrow::datatypes::Schema> {
     Arc::new(datafusion::arrow::datatypes::Schema::new(
-        columns.iter().map(|c| c.ty.field(&c.name)).collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|c| c.ty.field(&c.name))
+            .collect::<Vec<_>>(),
     ))
 }
 
 /// The Arrow schema (storage side) of a list of columns.
 pub fn storage_schema(columns: &[ColumnDef]) -> Arc<datafusion::arrow::datatypes::Schema> {
     Arc::new(datafusion::arrow::datatypes::Schema::new(
-        columns.iter().map(|c| c.ty.storage_field(&c.name)).collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|c| c.ty.storage_field(&c.name))
+            .collect::<Vec<_>>(),
     ))
 }
 

@@ -18,7 +18,10 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
         return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
-    let trimmed = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')).unwrap_or(s);
+    let trimmed = s
+        .strip_suffix('Z')
+        .or_else(|| s.strip_suffix('z'))
+        .unwrap_or(s);
     if let Ok(dt) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
@@ -38,7 +41,10 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
     }
     for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%Y%m%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(trimmed, fmt) {
-            return Some(Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN)).timestamp_micros());
+            return Some(
+                Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))
+                    .timestamp_micros(),
+            );
         }
     }
     None
@@ -112,8 +118,16 @@ pub fn format_timespan(micros: i64) -> String {
     let (h, rem) = (rem / 3_600_000_000, rem % 3_600_000_000);
     let (min, rem) = (rem / 60_000_000, rem % 60_000_000);
     let (s, frac) = (rem / 1_000_000, rem % 1_000_000);
-    let day_part = if days > 0 { format!("{days}.") } else { String::new() };
-    let frac_part = if frac > 0 { format!(".{frac:06}0") } else { String::new() };
+    let day_part = if days > 0 {
+        format!("{days}.")
+    } else {
+        String::new()
+    };
+    let frac_part = if frac > 0 {
+        format!(".{frac:06}0")
+    } else {
+        String::new()
+    };
     format!("{sign}{day_part}{h:02}:{min:02}:{s:02}{frac_part}")
 }
 
@@ -125,19 +139,34 @@ mod tests {
     fn datetimes() {
         let t = parse_datetime("2024-01-02T03:04:05.5Z").unwrap();
         assert_eq!(format_datetime(t), "2024-01-02T03:04:05.5000000Z");
-        assert_eq!(parse_datetime("2024-01-02 03:04"), parse_datetime("2024-01-02T03:04:00Z"));
-        assert_eq!(parse_datetime("2024-01-02"), parse_datetime("2024-01-02T00:00:00Z"));
-        assert_eq!(parse_datetime("2024-01-02T03:04:05+01:00"), parse_datetime("2024-01-02T02:04:05Z"));
+        assert_eq!(
+            parse_datetime("2024-01-02 03:04"),
+            parse_datetime("2024-01-02T03:04:00Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-02"),
+            parse_datetime("2024-01-02T00:00:00Z")
+        );
+        assert_eq!(
+            parse_datetime("2024-01-02T03:04:05+01:00"),
+            parse_datetime("2024-01-02T02:04:05Z")
+        );
         assert_eq!(parse_datetime("nope"), None);
     }
 
     #[test]
     fn timespans() {
         assert_eq!(parse_timespan("00:00:30"), Some(30_000_000));
-        assert_eq!(parse_timespan("1.02:00:00"), Some(MICROS_PER_DAY + 7_200_000_000));
+        assert_eq!(
+            parse_timespan("1.02:00:00"),
+            Some(MICROS_PER_DAY + 7_200_000_000)
+        );
         assert_eq!(parse_timespan("1h"), Some(3_600_000_000));
         assert_eq!(parse_timespan("-00:00:01.5"), Some(-1_500_000));
-        assert_eq!(format_timespan(MICROS_PER_DAY + 1_500_000), "1.00:00:01.5000000");
+        assert_eq!(
+            format_timespan(MICROS_PER_DAY + 1_500_000),
+            "1.00:00:01.5000000"
+        );
         assert_eq!(format_timespan(-30_000_000), "-00:00:30");
     }
 }

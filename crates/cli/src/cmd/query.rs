@@ -44,9 +44,11 @@ enum Target {
 impl Target {
     async fn run(&self, db: &str, text: &str) -> Result<Vec<ResultTable>, String> {
         match self {
-            Target::Server(c) => c.kusto(db, text).await.map_err(|e| match e.downcast_ref::<crate::client::ServerError>() {
-                Some(se) => se.message.clone(),
-                None => e.to_string(),
+            Target::Server(c) => c.kusto(db, text).await.map_err(|e| {
+                match e.downcast_ref::<crate::client::ServerError>() {
+                    Some(se) => se.message.clone(),
+                    None => e.to_string(),
+                }
             }),
             Target::Embedded(x) => x.execute(db, text).await.map_err(|e| e.to_string()),
         }
@@ -87,10 +89,17 @@ async fn prompt(target: &Target, args: &QueryArgs) -> Result<()> {
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
-    eprintln!("eddy query: database {} (end a line with \\ to continue it; Ctrl-D quits)", args.db);
+    eprintln!(
+        "eddy query: database {} (end a line with \\ to continue it; Ctrl-D quits)",
+        args.db
+    );
     let mut buffer = String::new();
     loop {
-        let line = match editor.readline(if buffer.is_empty() { "eddy> " } else { "   -> " }) {
+        let line = match editor.readline(if buffer.is_empty() {
+            "eddy> "
+        } else {
+            "   -> "
+        }) {
             Ok(l) => l,
             Err(rustyline::error::ReadlineError::Interrupted) => {
                 buffer.clear();
@@ -127,7 +136,10 @@ pub fn explain(text: &str, message: &str) -> String {
     };
     let (line, col) = pos;
     let source = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-    format!("error: {message}\n  {source}\n  {}^", " ".repeat(col.saturating_sub(1)))
+    format!(
+        "error: {message}\n  {source}\n  {}^",
+        " ".repeat(col.saturating_sub(1))
+    )
 }
 
 /// Finds `(line L, column C)` in a message.
@@ -145,14 +157,26 @@ pub fn format_tables(tables: &[ResultTable], format: OutputFormat) -> String {
         match format {
             OutputFormat::Table => {
                 let headers: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-                let rows: Vec<Vec<String>> = t.rows.iter().map(|r| r.iter().map(display).collect()).collect();
+                let rows: Vec<Vec<String>> = t
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(display).collect())
+                    .collect();
                 out.push_str(&render(&headers, &rows));
-                out.push_str(&format!("({} row{})\n", t.rows.len(), if t.rows.len() == 1 { "" } else { "s" }));
+                out.push_str(&format!(
+                    "({} row{})\n",
+                    t.rows.len(),
+                    if t.rows.len() == 1 { "" } else { "s" }
+                ));
             }
             OutputFormat::Json => {
                 for r in &t.rows {
-                    let obj: serde_json::Map<String, serde_json::Value> =
-                        t.columns.iter().zip(r).map(|(c, v)| (c.name.clone(), v.clone())).collect();
+                    let obj: serde_json::Map<String, serde_json::Value> = t
+                        .columns
+                        .iter()
+                        .zip(r)
+                        .map(|(c, v)| (c.name.clone(), v.clone()))
+                        .collect();
                     out.push_str(&serde_json::Value::Object(obj).to_string());
                     out.push('\n');
                 }
@@ -165,10 +189,21 @@ pub fn format_tables(tables: &[ResultTable], format: OutputFormat) -> String {
                         s
                     }
                 };
-                out.push_str(&t.columns.iter().map(|c| esc(c.name.clone())).collect::<Vec<_>>().join(","));
+                out.push_str(
+                    &t.columns
+                        .iter()
+                        .map(|c| esc(c.name.clone()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
                 out.push('\n');
                 for r in &t.rows {
-                    out.push_str(&r.iter().map(|v| esc(display(v))).collect::<Vec<_>>().join(","));
+                    out.push_str(
+                        &r.iter()
+                            .map(|v| esc(display(v)))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
                     out.push('\n');
                 }
             }
@@ -183,7 +218,10 @@ mod tests {
 
     #[test]
     fn caret_under_the_position() {
-        let e = explain("T\n| whre x", "Syntax error: unknown operator 'whre' (line 2, column 3)");
+        let e = explain(
+            "T\n| whre x",
+            "Syntax error: unknown operator 'whre' (line 2, column 3)",
+        );
         assert!(e.ends_with("  | whre x\n    ^"), "{e}");
         assert_eq!(explain("x", "boom"), "error: boom");
     }

@@ -26,12 +26,19 @@ fn lines(n: usize, offset: usize) -> String {
 
 fn ok(eddy: &Eddy, args: &[&str]) -> String {
     let out = eddy.cli(args);
-    assert!(out.status.success(), "eddy {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "eddy {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout(&out)
 }
 
 fn query_json(eddy: &Eddy, q: &str) -> Vec<serde_json::Value> {
-    ok(eddy, &["query", "--format", "json", q]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    ok(eddy, &["query", "--format", "json", q])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -39,10 +46,16 @@ async fn seed_adx_steps_verbatim_then_kill_9_before_sealing() {
     let dir = tempfile::tempdir().unwrap();
     let mut eddy = Eddy::start(dir.path(), &[]).await;
     let created = ok(&eddy, &["query", SEED_TABLE]);
-    assert!(created.contains("TimeStamp:datetime, Temperature:real, Humidity:real, IoTDevice:string"), "{created}");
+    assert!(
+        created.contains("TimeStamp:datetime, Temperature:real, Humidity:real, IoTDevice:string"),
+        "{created}"
+    );
     ok(&eddy, &["query", SEED_MAPPING]);
     let policy = ok(&eddy, &["query", SEED_POLICY]);
-    assert!(policy.contains("IngestionBatchingPolicy") && policy.contains("00:00:30"), "{policy}");
+    assert!(
+        policy.contains("IngestionBatchingPolicy") && policy.contains("00:00:30"),
+        "{policy}"
+    );
     let ingest = format!(".ingest inline into table TestTable with (format=json, ingestionMappingReference='TestMapping') <|\n{}", lines(10, 0));
     ok(&eddy, &["query", &ingest]);
     let rows = query_json(&eddy, "TestTable | order by TimeStamp asc");
@@ -50,16 +63,32 @@ async fn seed_adx_steps_verbatim_then_kill_9_before_sealing() {
     assert_eq!(rows[0]["IoTDevice"], "device0");
     assert_eq!(rows[0]["TimeStamp"], "2024-05-01T10:00:00.0000000Z");
     assert_eq!(rows[0]["Temperature"], 20.5);
-    let table = ok(&eddy, &["query", "TestTable | summarize count() by IoTDevice | order by IoTDevice asc"]);
-    assert!(table.contains("IoTDevice  count_") && table.contains("device0    4"), "{table}");
+    let table = ok(
+        &eddy,
+        &[
+            "query",
+            "TestTable | summarize count() by IoTDevice | order by IoTDevice asc",
+        ],
+    );
+    assert!(
+        table.contains("IoTDevice  count_") && table.contains("device0    4"),
+        "{table}"
+    );
 
     // The 30 s batch has not sealed: the rows exist only in the WAL. kill -9 now.
     let extents = query_json(&eddy, ".show table TestTable extents");
     assert!(extents.is_empty(), "nothing sealed yet: {extents:?}");
     eddy.kill9();
     let eddy = Eddy::start(dir.path(), &[]).await;
-    let rows = query_json(&eddy, "TestTable | summarize n = count(), d = dcount(TimeStamp)");
-    assert_eq!(rows, vec![serde_json::json!({"n": 10, "d": 10})], "every acknowledged row once");
+    let rows = query_json(
+        &eddy,
+        "TestTable | summarize n = count(), d = dcount(TimeStamp)",
+    );
+    assert_eq!(
+        rows,
+        vec![serde_json::json!({"n": 10, "d": 10})],
+        "every acknowledged row once"
+    );
 }
 
 #[tokio::test]
@@ -70,8 +99,14 @@ async fn errors_show_a_caret_and_embedded_mode_works() {
     let out = eddy.cli(&["query", "T\n| whre a > 1"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown operator 'whre'") && err.contains("(line 2, column 3)"), "{err}");
-    assert!(err.contains("  | whre a > 1\n    ^"), "caret under the operator: {err}");
+    assert!(
+        err.contains("unknown operator 'whre'") && err.contains("(line 2, column 3)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  | whre a > 1\n    ^"),
+        "caret under the operator: {err}"
+    );
     ok(&eddy, &["query", ".ingest inline into table T <|\n1\n2"]);
     let csv = ok(&eddy, &["query", "--format", "csv", "T | order by a asc"]);
     assert_eq!(csv, "a\n1\n2\n");
@@ -86,7 +121,11 @@ async fn errors_show_a_caret_and_embedded_mode_works() {
             .arg(q)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout(&out)
     };
     run(".create table E (s:string)");
@@ -103,22 +142,42 @@ fn python_has(modules: &str) -> bool {
 
 #[tokio::test]
 async fn python_deltalake_and_polars_read_the_table() {
-    assert!(python_has("deltalake, polars"), "pip install deltalake polars (.ci/run does)");
+    assert!(
+        python_has("deltalake, polars, pyarrow"),
+        "pip install deltalake pyarrow polars (./test.sh does)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let eddy = Eddy::start(dir.path(), &[]).await;
     ok(&eddy, &["query", SEED_TABLE]);
     ok(&eddy, &["query", SEED_MAPPING]);
-    ok(&eddy, &["query", r#".alter table TestTable policy ingestionbatching '{"MaximumNumberOfItems": 2}'"#]);
+    ok(
+        &eddy,
+        &[
+            "query",
+            r#".alter table TestTable policy ingestionbatching '{"MaximumNumberOfItems": 2}'"#,
+        ],
+    );
     for offset in [0, 7] {
         let ingest = format!(".ingest inline into table TestTable with (format=json, ingestionMappingReference='TestMapping') <|\n{}", lines(7, offset));
         ok(&eddy, &["query", &ingest]);
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while query_json(&eddy, ".show table TestTable extents").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the batch never sealed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch never sealed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let eddy_rows = ok(&eddy, &["query", "--format", "csv", "TestTable | order by TimeStamp asc | project IoTDevice, Temperature"]);
+    let eddy_rows = ok(
+        &eddy,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "TestTable | order by TimeStamp asc | project IoTDevice, Temperature",
+        ],
+    );
     let path = dir.path().join("explorer/NetDefaultDB/TestTable");
     let script = format!(
         r#"
@@ -137,8 +196,15 @@ for d, v in zip(df["IoTDevice"], df["Temperature"]):
 "#,
         path = path.display().to_string()
     );
-    let out = std::process::Command::new("python3").args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), eddy_rows);
     assert_eq!(eddy_rows.lines().count(), 15);
 }

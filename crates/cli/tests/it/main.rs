@@ -3,6 +3,6 @@
 
 mod consumer_groups;
 mod crash;
-mod explorer;
 mod e2e;
+mod explorer;
 mod support;

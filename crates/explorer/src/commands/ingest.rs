@@ -49,8 +49,13 @@ impl IngestProps {
             .or_else(|| property(props, "jsonMappingReference"))
             .or_else(|| property(props, "csvMappingReference"))
             .map(str::to_string);
-        let ignore_first_record = property(props, "ignoreFirstRecord").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        Ok(IngestProps { format, mapping, ignore_first_record })
+        let ignore_first_record =
+            property(props, "ignoreFirstRecord").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Ok(IngestProps {
+            format,
+            mapping,
+            ignore_first_record,
+        })
     }
 }
 
@@ -70,12 +75,22 @@ fn ingest_result() -> ResultTable {
 impl Explorer {
     /// Ingests `data` from `source` into a table: parse, record bad records, append
     /// the rest durably. Returns once the rows are durable and queryable.
-    pub async fn ingest_bytes(&self, db: &str, table: &str, data: &[u8], props: &IngestProps, source: &str) -> Result<IngestReport> {
+    pub async fn ingest_bytes(
+        &self,
+        db: &str,
+        table: &str,
+        data: &[u8],
+        props: &IngestProps,
+        source: &str,
+    ) -> Result<IngestReport> {
         let started = Instant::now();
         let op = Uuid::new_v4();
         let outcome = self.ingest_inner(db, table, data, props, source, op).await;
         let status = match &outcome {
-            Ok(r) => Ok(format!("{} rows from {source}; {} records failed", r.rows, r.failed_records)),
+            Ok(r) => Ok(format!(
+                "{} rows from {source}; {} records failed",
+                r.rows, r.failed_records
+            )),
             Err(e) => Err(e.to_string()),
         };
         self.record_operation(op, "DataIngestPull", db, table, started, status);
@@ -91,7 +106,15 @@ impl Explorer {
         outcome
     }
 
-    async fn ingest_inner(&self, db: &str, table: &str, data: &[u8], props: &IngestProps, source: &str, op: Uuid) -> Result<IngestReport> {
+    async fn ingest_inner(
+        &self,
+        db: &str,
+        table: &str,
+        data: &[u8],
+        props: &IngestProps,
+        source: &str,
+        op: Uuid,
+    ) -> Result<IngestReport> {
         let t = self.table(db, table)?;
         let mapping = match &props.mapping {
             Some(name) => Some(self.mapping(db, table, props.format.mapping_kind(), name)?),
@@ -112,12 +135,29 @@ impl Explorer {
         let rows = parsed.batch.num_rows();
         t.append(parsed.batch, parsed.raw_bytes).await?;
         if parsed.conversion_failures > 0 {
-            tracing::info!(db, table, source, values = parsed.conversion_failures, "values did not convert to their column types and became null");
+            tracing::info!(
+                db,
+                table,
+                source,
+                values = parsed.conversion_failures,
+                "values did not convert to their column types and became null"
+            );
         }
-        Ok(IngestReport { operation_id: op, rows, failed_records: parsed.failures.len(), conversion_failures: parsed.conversion_failures })
+        Ok(IngestReport {
+            operation_id: op,
+            rows,
+            failed_records: parsed.failures.len(),
+            conversion_failures: parsed.conversion_failures,
+        })
     }
 
-    pub(crate) async fn ingest_inline(&self, db: &str, table: &str, props: &Properties, data: &[u8]) -> Result<ResultTable> {
+    pub(crate) async fn ingest_inline(
+        &self,
+        db: &str,
+        table: &str,
+        props: &Properties,
+        data: &[u8],
+    ) -> Result<ResultTable> {
         let started = Instant::now();
         let p = IngestProps::from_properties(props, Format::Csv(b','))?;
         let report = self.ingest_bytes(db, table, data, &p, "inline").await?;
@@ -132,7 +172,13 @@ impl Explorer {
         Ok(r)
     }
 
-    pub(crate) async fn ingest_from(&self, db: &str, table: &str, sources: &[String], props: &Properties) -> Result<ResultTable> {
+    pub(crate) async fn ingest_from(
+        &self,
+        db: &str,
+        table: &str,
+        sources: &[String],
+        props: &Properties,
+    ) -> Result<ResultTable> {
         let mut r = ingest_result();
         for source in sources {
             let started = Instant::now();
@@ -151,36 +197,58 @@ impl Explorer {
         Ok(r)
     }
 
-    pub(crate) async fn set_or_append(&self, db: &str, mode: AppendMode, table: &str, _props: &Properties, query_text: &str) -> Result<ResultTable> {
+    pub(crate) async fn set_or_append(
+        &self,
+        db: &str,
+        mode: AppendMode,
+        table: &str,
+        _props: &Properties,
+        query_text: &str,
+    ) -> Result<ResultTable> {
         let started = Instant::now();
-        let query = eddy_kql::parse_query(query_text).map_err(|e| ExplorerError::kql(e, query_text))?;
+        let query =
+            eddy_kql::parse_query(query_text).map_err(|e| ExplorerError::kql(e, query_text))?;
         let mut tables = Tables::new();
         for name in eddy_kql::plan::referenced_names(&query) {
             if let Some(t) = self.table_if_exists(db, &name) {
                 tables.insert(name, t.plan().await?);
             }
         }
-        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, query_text))?;
-        let plan = planned.results.into_iter().next_back().expect("planner returns a result");
+        let planned = Planner::new(&tables)
+            .plan_query(&query)
+            .map_err(|e| ExplorerError::kql(e, query_text))?;
+        let plan = planned
+            .results
+            .into_iter()
+            .next_back()
+            .expect("planner returns a result");
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        let data = concat_batches(&schema, &batches).map_err(|e| ExplorerError::Execution(e.to_string()))?;
+        let data = concat_batches(&schema, &batches)
+            .map_err(|e| ExplorerError::Execution(e.to_string()))?;
 
         let exists = self.table_if_exists(db, table).is_some();
         match (mode, exists) {
             (AppendMode::Set, true) => {
-                return Err(ExplorerError::AlreadyExists(format!(".set: table '{table}' already exists; use .append or .set-or-append")))
+                return Err(ExplorerError::AlreadyExists(format!(
+                    ".set: table '{table}' already exists; use .append or .set-or-append"
+                )))
             }
             (AppendMode::Append, false) => {
-                return Err(ExplorerError::NotFound(format!(".append: table '{table}' does not exist; use .set or .set-or-append")))
+                return Err(ExplorerError::NotFound(format!(
+                    ".append: table '{table}' does not exist; use .set or .set-or-append"
+                )))
             }
             (_, false) => {
                 let _ddl = self.ddl.lock().await;
                 let columns: Vec<ColumnDef> = schema
                     .fields()
                     .iter()
-                    .map(|f| ColumnDef { name: f.name().clone(), ty: KustoType::of_field(f) })
+                    .map(|f| ColumnDef {
+                        name: f.name().clone(),
+                        ty: KustoType::of_field(f),
+                    })
                     .collect();
                 self.create_table(db, table, columns).await?;
             }
@@ -196,7 +264,14 @@ impl Explorer {
         } else {
             t.append(batch, size as u64).await?;
         }
-        self.record_operation(Uuid::new_v4(), "TableSetOrAppend", db, table, started, Ok(format!("{rows} rows")));
+        self.record_operation(
+            Uuid::new_v4(),
+            "TableSetOrAppend",
+            db,
+            table,
+            started,
+            Ok(format!("{rows} rows")),
+        );
         let mut r = ResultTable::new(
             "Table_0",
             &[
@@ -208,7 +283,14 @@ impl Explorer {
                 ("RowCount", KustoType::Long),
             ],
         );
-        r.push(vec![json!(Uuid::new_v4().to_string()), json!(size), json!(size), json!(size), json!(0), json!(rows)]);
+        r.push(vec![
+            json!(Uuid::new_v4().to_string()),
+            json!(size),
+            json!(size),
+            json!(size),
+            json!(0),
+            json!(rows),
+        ]);
         Ok(r)
     }
 }
@@ -227,7 +309,11 @@ fn by_position(data: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBatch>
     let mut arrays = vec![];
     for (a, f) in data.columns().iter().zip(schema.fields()) {
         let cast = datafusion::arrow::compute::cast(a, f.data_type()).map_err(|e| {
-            ExplorerError::InvalidArgument(format!("column '{}' cannot take {}: {e}", f.name(), a.data_type()))
+            ExplorerError::InvalidArgument(format!(
+                "column '{}' cannot take {}: {e}",
+                f.name(),
+                a.data_type()
+            ))
         })?;
         arrays.push(cast);
     }
@@ -250,11 +336,19 @@ async fn read_source(source: &str) -> Result<Vec<u8>> {
             .await
             .map_err(|e| ExplorerError::InvalidArgument(format!("cannot fetch {source}: {e}")))?;
         if !resp.status().is_success() {
-            return Err(ExplorerError::InvalidArgument(format!("cannot fetch {source}: HTTP {}", resp.status())));
+            return Err(ExplorerError::InvalidArgument(format!(
+                "cannot fetch {source}: HTTP {}",
+                resp.status()
+            )));
         }
-        let bytes = resp.bytes().await.map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {source}: {e}")))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {source}: {e}")))?;
         return Ok(bytes.to_vec());
     }
     let path = source.strip_prefix("file://").unwrap_or(source);
-    tokio::fs::read(path).await.map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {path}: {e}")))
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {path}: {e}")))
 }

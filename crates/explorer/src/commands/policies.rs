@@ -28,9 +28,20 @@ fn normalize(kind: PolicyKind, v: &Value) -> Result<Value> {
 }
 
 impl Explorer {
-    pub(crate) fn alter_policy(&self, db: &str, entity: &PolicyEntity, kind: PolicyKind, body: &str, merge: bool) -> Result<ResultTable> {
-        let update: Value = serde_json::from_str(body)
-            .map_err(|e| ExplorerError::InvalidArgument(format!("the {} policy is not valid JSON: {e}", kind.display_name())))?;
+    pub(crate) fn alter_policy(
+        &self,
+        db: &str,
+        entity: &PolicyEntity,
+        kind: PolicyKind,
+        body: &str,
+        merge: bool,
+    ) -> Result<ResultTable> {
+        let update: Value = serde_json::from_str(body).map_err(|e| {
+            ExplorerError::InvalidArgument(format!(
+                "the {} policy is not valid JSON: {e}",
+                kind.display_name()
+            ))
+        })?;
         {
             let mut cat = self.catalog.lock().expect("catalog lock");
             let policies = match entity {
@@ -38,18 +49,35 @@ impl Explorer {
                 PolicyEntity::Database(d) => &mut cat.database_mut(d)?.policies,
             };
             let target = slot(policies, kind);
-            let doc = if merge { policy::merge(target.as_ref(), &update) } else { update };
+            let doc = if merge {
+                policy::merge(target.as_ref(), &update)
+            } else {
+                update
+            };
             *target = Some(normalize(kind, &doc)?);
             cat.save()?;
         }
         self.show_policy(db, entity, kind)
     }
 
-    pub(crate) fn show_policy(&self, db: &str, entity: &PolicyEntity, kind: PolicyKind) -> Result<ResultTable> {
+    pub(crate) fn show_policy(
+        &self,
+        db: &str,
+        entity: &PolicyEntity,
+        kind: PolicyKind,
+    ) -> Result<ResultTable> {
         let mut cat = self.catalog.lock().expect("catalog lock");
         let (name, entity_type, policies) = match entity {
-            PolicyEntity::Table(t) => (format!("[{db}].[{t}]"), "Table", &mut cat.table_mut(db, t)?.policies),
-            PolicyEntity::Database(d) => (format!("[{d}]"), "Database", &mut cat.database_mut(d)?.policies),
+            PolicyEntity::Table(t) => (
+                format!("[{db}].[{t}]"),
+                "Table",
+                &mut cat.table_mut(db, t)?.policies,
+            ),
+            PolicyEntity::Database(d) => (
+                format!("[{d}]"),
+                "Database",
+                &mut cat.database_mut(d)?.policies,
+            ),
         };
         let policy = slot(policies, kind).clone();
         let mut r = ResultTable::new(
@@ -62,8 +90,16 @@ impl Explorer {
                 ("EntityType", KustoType::String),
             ],
         );
-        let text = policy.map(|p| p.to_string()).unwrap_or_else(|| "null".into());
-        r.push(vec![json!(kind.display_name()), json!(name), json!(text), json!(""), json!(entity_type)]);
+        let text = policy
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "null".into());
+        r.push(vec![
+            json!(kind.display_name()),
+            json!(name),
+            json!(text),
+            json!(""),
+            json!(entity_type),
+        ]);
         Ok(r)
     }
 }

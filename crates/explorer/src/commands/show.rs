@@ -20,7 +20,12 @@ pub fn version() -> ResultTable {
         ],
     );
     let v = env!("CARGO_PKG_VERSION");
-    r.push(vec![json!(v), json!(format_datetime(0)), json!("Eddy"), json!(format!("Eddy {v}"))]);
+    r.push(vec![
+        json!(v),
+        json!(format_datetime(0)),
+        json!("Eddy"),
+        json!(format!("Eddy {v}")),
+    ]);
     r
 }
 
@@ -37,7 +42,9 @@ pub fn cluster() -> ResultTable {
             ("EnvironmentDescription", KustoType::Dynamic),
         ],
     );
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     r.push(vec![
         json!("eddy-0"),
         json!("localhost"),
@@ -146,7 +153,15 @@ impl Explorer {
         );
         let names: Vec<String> = match table {
             Some(t) => vec![t.to_string()],
-            None => self.catalog.lock().expect("catalog lock").database(db)?.tables.keys().cloned().collect(),
+            None => self
+                .catalog
+                .lock()
+                .expect("catalog lock")
+                .database(db)?
+                .tables
+                .keys()
+                .cloned()
+                .collect(),
         };
         for name in names {
             let t = self.table(db, &name)?;

@@ -21,7 +21,13 @@ fn schema_result(db: &str, table: &str, columns: &[ColumnDef]) -> ResultTable {
             ("DocString", KustoType::String),
         ],
     );
-    r.push(vec![json!(table), json!(csl_schema(columns)), json!(db), json!(""), json!("")]);
+    r.push(vec![
+        json!(table),
+        json!(csl_schema(columns)),
+        json!(db),
+        json!(""),
+        json!(""),
+    ]);
     r
 }
 
@@ -31,12 +37,18 @@ impl Explorer {
             let mut cat = self.catalog.lock().expect("catalog lock");
             if cat.data.databases.contains_key(name) {
                 if !if_not_exists {
-                    return Err(ExplorerError::AlreadyExists(format!("database '{name}' already exists")));
+                    return Err(ExplorerError::AlreadyExists(format!(
+                        "database '{name}' already exists"
+                    )));
                 }
             } else {
                 cat.data.databases.insert(
                     name.to_string(),
-                    DatabaseMeta { created_on: chrono::Utc::now(), policies: Default::default(), tables: Default::default() },
+                    DatabaseMeta {
+                        created_on: chrono::Utc::now(),
+                        policies: Default::default(),
+                        tables: Default::default(),
+                    },
                 );
                 cat.save()?;
             }
@@ -62,16 +74,40 @@ impl Explorer {
         );
         for db in self.databases() {
             let path = self.table_dir(&db, "x");
-            let storage = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+            let storage = path
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, db.as_bytes());
-            r.push(vec![json!(db), json!(storage), json!("v1.0"), json!(db == current), json!("ReadWrite"), json!(""), json!(false), json!(id.to_string())]);
+            r.push(vec![
+                json!(db),
+                json!(storage),
+                json!("v1.0"),
+                json!(db == current),
+                json!("ReadWrite"),
+                json!(""),
+                json!(false),
+                json!(id.to_string()),
+            ]);
         }
         r
     }
 
-    pub(crate) async fn create_table_command(&self, db: &str, name: &str, columns: Vec<ColumnDef>, merge: bool) -> Result<ResultTable> {
+    pub(crate) async fn create_table_command(
+        &self,
+        db: &str,
+        name: &str,
+        columns: Vec<ColumnDef>,
+        merge: bool,
+    ) -> Result<ResultTable> {
         let _ddl = self.ddl.lock().await;
-        let existing = self.catalog.lock().expect("catalog lock").table(db, name).ok().map(|t| t.schema());
+        let existing = self
+            .catalog
+            .lock()
+            .expect("catalog lock")
+            .table(db, name)
+            .ok()
+            .map(|t| t.schema());
         let Some(existing) = existing else {
             self.create_table(db, name, columns.clone()).await?;
             return Ok(schema_result(db, name, &columns));
@@ -105,16 +141,28 @@ impl Explorer {
         }
         self.table(db, name)?.add_columns(added).await?;
         let mut cat = self.catalog.lock().expect("catalog lock");
-        cat.table_mut(db, name)?.columns.extend(added.iter().map(Into::into));
+        cat.table_mut(db, name)?
+            .columns
+            .extend(added.iter().map(Into::into));
         cat.save()
     }
 
     /// `.alter table T (cols)`: the new schema must keep the existing columns, in order
     /// and with their types; it may add columns at the end. Delta tables at protocol
     /// 1/2 cannot drop or retype columns.
-    pub(crate) async fn alter_table(&self, db: &str, name: &str, columns: Vec<ColumnDef>) -> Result<ResultTable> {
+    pub(crate) async fn alter_table(
+        &self,
+        db: &str,
+        name: &str,
+        columns: Vec<ColumnDef>,
+    ) -> Result<ResultTable> {
         let _ddl = self.ddl.lock().await;
-        let existing = self.catalog.lock().expect("catalog lock").table(db, name).map(|t| t.schema());
+        let existing = self
+            .catalog
+            .lock()
+            .expect("catalog lock")
+            .table(db, name)
+            .map(|t| t.schema());
         let existing = match existing {
             Ok(e) => e,
             Err(_) => {
@@ -130,13 +178,24 @@ impl Explorer {
                 )));
             }
         }
-        self.add_columns(db, name, &columns[existing.len()..]).await?;
+        self.add_columns(db, name, &columns[existing.len()..])
+            .await?;
         Ok(schema_result(db, name, &columns))
     }
 
-    pub(crate) async fn drop_table_command(&self, db: &str, name: &str, if_exists: bool) -> Result<ResultTable> {
+    pub(crate) async fn drop_table_command(
+        &self,
+        db: &str,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<ResultTable> {
         let _ddl = self.ddl.lock().await;
-        let exists = self.catalog.lock().expect("catalog lock").table(db, name).is_ok();
+        let exists = self
+            .catalog
+            .lock()
+            .expect("catalog lock")
+            .table(db, name)
+            .is_ok();
         if exists {
             self.drop_table(db, name).await?;
         } else if !if_exists {
@@ -163,19 +222,37 @@ impl Explorer {
     }
 
     pub(crate) fn show_table(&self, db: &str, name: &str) -> Result<ResultTable> {
-        let columns = self.catalog.lock().expect("catalog lock").table(db, name)?.schema();
+        let columns = self
+            .catalog
+            .lock()
+            .expect("catalog lock")
+            .table(db, name)?
+            .schema();
         let mut r = ResultTable::new(
             "Table_0",
-            &[("AttributeName", KustoType::String), ("AttributeType", KustoType::String), ("ColumnType", KustoType::String)],
+            &[
+                ("AttributeName", KustoType::String),
+                ("AttributeType", KustoType::String),
+                ("ColumnType", KustoType::String),
+            ],
         );
         for c in columns {
-            r.push(vec![json!(c.name), json!(c.ty.dotnet_name()), json!(c.ty.name())]);
+            r.push(vec![
+                json!(c.name),
+                json!(c.ty.dotnet_name()),
+                json!(c.ty.name()),
+            ]);
         }
         Ok(r)
     }
 
     pub(crate) fn show_table_schema_json(&self, db: &str, name: &str) -> Result<ResultTable> {
-        let columns = self.catalog.lock().expect("catalog lock").table(db, name)?.schema();
+        let columns = self
+            .catalog
+            .lock()
+            .expect("catalog lock")
+            .table(db, name)?
+            .schema();
         let schema = json!({
             "Name": name,
             "OrderedColumns": columns.iter().map(|c| json!({"Name": c.name, "Type": c.ty.dotnet_name(), "CslType": c.ty.name()})).collect::<Vec<_>>(),
@@ -190,7 +267,13 @@ impl Explorer {
                 ("DocString", KustoType::String),
             ],
         );
-        r.push(vec![json!(name), json!(schema.to_string()), json!(db), json!(""), json!("")]);
+        r.push(vec![
+            json!(name),
+            json!(schema.to_string()),
+            json!(db),
+            json!(""),
+            json!(""),
+        ]);
         Ok(r)
     }
 }

@@ -22,7 +22,9 @@ pub fn records(data: &[u8]) -> (Vec<(u64, Value)>, Vec<RecordFailure>) {
     };
     for (i, item) in reader.enumerate() {
         let n = i as u64 + 1;
-        let converted = item.map_err(|e| e.to_string()).and_then(|v| Value::try_from(v).map_err(|e| e.to_string()));
+        let converted = item
+            .map_err(|e| e.to_string())
+            .and_then(|v| Value::try_from(v).map_err(|e| e.to_string()));
         match converted {
             Ok(v) => records.push((n, v)),
             Err(message) => {

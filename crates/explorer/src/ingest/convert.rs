@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Decimal128Array, DurationMicrosecondArray, Float64Array, Int32Array, Int64Array,
-    StringArray, TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Decimal128Array, DurationMicrosecondArray, Float64Array, Int32Array,
+    Int64Array, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::DataType;
 use eddy_kql::plan::parse_decimal;
@@ -42,10 +42,19 @@ pub fn to_bool(v: &Value) -> Option<bool> {
 
 pub fn to_i64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }),
         Value::String(s) => {
             let t = s.trim();
-            t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+            t.parse::<i64>().ok().or_else(|| {
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.trunc() as i64)
+            })
         }
         Value::Bool(b) => Some(*b as i64),
         _ => None,
@@ -93,7 +102,8 @@ pub fn to_timespan(v: &Value) -> Option<i64> {
 fn to_guid(v: &Value) -> Option<String> {
     let s = v.as_str()?.trim();
     let hex: String = s.chars().filter(|c| *c != '-').collect();
-    (hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| s.trim_matches(['{', '}']).to_ascii_lowercase())
+    (hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| s.trim_matches(['{', '}']).to_ascii_lowercase())
 }
 
 /// JSON text for a dynamic column; a string that holds JSON is parsed first.
@@ -110,7 +120,11 @@ fn to_dynamic(v: &Value) -> String {
 /// Builds the column of type `ty` from one cell per row.
 pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
     let failed = std::cell::Cell::new(0u64);
-    fn convert_one<T>(v: &Option<Value>, failed: &std::cell::Cell<u64>, f: impl Fn(&Value) -> Option<T>) -> Option<T> {
+    fn convert_one<T>(
+        v: &Option<Value>,
+        failed: &std::cell::Cell<u64>,
+        f: impl Fn(&Value) -> Option<T>,
+    ) -> Option<T> {
         let p = present(v)?;
         let out = f(p);
         if out.is_none() {
@@ -119,17 +133,38 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
         out
     }
     let array: ArrayRef = match ty {
-        KustoType::Bool => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_bool)).collect::<BooleanArray>()),
+        KustoType::Bool => Arc::new(
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_bool))
+                .collect::<BooleanArray>(),
+        ),
         KustoType::Int => Arc::new(
             cells
                 .iter()
-                .map(|v| convert_one(v, &failed, |x| to_i64(x).and_then(|n| i32::try_from(n).ok())))
+                .map(|v| {
+                    convert_one(v, &failed, |x| {
+                        to_i64(x).and_then(|n| i32::try_from(n).ok())
+                    })
+                })
                 .collect::<Int32Array>(),
         ),
-        KustoType::Long => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_i64)).collect::<Int64Array>()),
-        KustoType::Real => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_f64)).collect::<Float64Array>()),
+        KustoType::Long => Arc::new(
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_i64))
+                .collect::<Int64Array>(),
+        ),
+        KustoType::Real => Arc::new(
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_f64))
+                .collect::<Float64Array>(),
+        ),
         KustoType::Decimal => {
-            let DataType::Decimal128(p, s) = ty.arrow_type() else { unreachable!("decimal type") };
+            let DataType::Decimal128(p, s) = ty.arrow_type() else {
+                unreachable!("decimal type")
+            };
             let arr = cells
                 .iter()
                 .map(|v| convert_one(v, &failed, |x| parse_decimal(&to_text(x), s as u32)))
@@ -140,13 +175,37 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
         }
         // Kusto strings have no null: a missing value is the empty string.
         KustoType::String => Arc::new(
-            cells.iter().map(|v| Some(v.as_ref().filter(|x| !x.is_null()).map(to_text).unwrap_or_default())).collect::<StringArray>(),
+            cells
+                .iter()
+                .map(|v| {
+                    Some(
+                        v.as_ref()
+                            .filter(|x| !x.is_null())
+                            .map(to_text)
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect::<StringArray>(),
         ),
         KustoType::DateTime => Arc::new(
-            cells.iter().map(|v| convert_one(v, &failed, to_datetime)).collect::<TimestampMicrosecondArray>().with_timezone("UTC"),
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_datetime))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
         ),
-        KustoType::Timespan => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_timespan)).collect::<DurationMicrosecondArray>()),
-        KustoType::Guid => Arc::new(cells.iter().map(|v| convert_one(v, &failed, to_guid)).collect::<StringArray>()),
+        KustoType::Timespan => Arc::new(
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_timespan))
+                .collect::<DurationMicrosecondArray>(),
+        ),
+        KustoType::Guid => Arc::new(
+            cells
+                .iter()
+                .map(|v| convert_one(v, &failed, to_guid))
+                .collect::<StringArray>(),
+        ),
         KustoType::Dynamic => Arc::new(
             cells
                 .iter()
@@ -157,7 +216,10 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
                 .collect::<StringArray>(),
         ),
     };
-    Converted { array, failed: failed.get() }
+    Converted {
+        array,
+        failed: failed.get(),
+    }
 }
 
 #[cfg(test)]
@@ -168,14 +230,31 @@ mod tests {
 
     #[test]
     fn conversions_follow_kusto() {
-        let c = column(KustoType::Long, &[Some(json!("12")), Some(json!(3.9)), Some(json!("abc")), None]);
+        let c = column(
+            KustoType::Long,
+            &[
+                Some(json!("12")),
+                Some(json!(3.9)),
+                Some(json!("abc")),
+                None,
+            ],
+        );
         let a = c.array.as_any().downcast_ref::<Int64Array>().unwrap();
-        assert_eq!((a.value(0), a.value(1), a.is_null(2), a.is_null(3)), (12, 3, true, true));
+        assert_eq!(
+            (a.value(0), a.value(1), a.is_null(2), a.is_null(3)),
+            (12, 3, true, true)
+        );
         assert_eq!(c.failed, 1);
-        let s = column(KustoType::String, &[None, Some(json!(5)), Some(json!({"a":1}))]);
+        let s = column(
+            KustoType::String,
+            &[None, Some(json!(5)), Some(json!({"a":1}))],
+        );
         let a = s.array.as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!((a.value(0), a.value(1), a.value(2)), ("", "5", "{\"a\":1}"));
-        let d = column(KustoType::Dynamic, &[Some(json!("{\"x\": 1}")), Some(json!("plain"))]);
+        let d = column(
+            KustoType::Dynamic,
+            &[Some(json!("{\"x\": 1}")), Some(json!("plain"))],
+        );
         let a = d.array.as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!((a.value(0), a.value(1)), ("{\"x\":1}", "\"plain\""));
     }

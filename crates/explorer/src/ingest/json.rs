@@ -79,7 +79,12 @@ pub fn multi(text: &str) -> Records {
     (records, failures)
 }
 
-fn push_object(v: Value, n: u64, records: &mut Vec<(u64, Value)>, failures: &mut Vec<RecordFailure>) {
+fn push_object(
+    v: Value,
+    n: u64,
+    records: &mut Vec<(u64, Value)>,
+    failures: &mut Vec<RecordFailure>,
+) {
     if v.is_object() {
         records.push((n, v));
     } else {

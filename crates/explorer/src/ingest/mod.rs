@@ -132,7 +132,12 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         Format::Avro => {
             let data = decompress(data)?;
             let (records, failures) = avro::records(&data);
-            return finish(req, rows_from_json(req, records), failures, data.len() as u64);
+            return finish(
+                req,
+                rows_from_json(req, records),
+                failures,
+                data.len() as u64,
+            );
         }
         _ => {}
     }
@@ -141,9 +146,15 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     let text = String::from_utf8_lossy(&data);
     match req.format {
         Format::Json | Format::MultiJson => {
-            let (records, failures) =
-                if req.format == Format::Json { json::lines(&text) } else { json::multi(&text) };
-            let records = records.into_iter().skip(req.ignore_first_record as usize).collect();
+            let (records, failures) = if req.format == Format::Json {
+                json::lines(&text)
+            } else {
+                json::multi(&text)
+            };
+            let records = records
+                .into_iter()
+                .skip(req.ignore_first_record as usize)
+                .collect();
             finish(req, rows_from_json(req, records), failures, raw_bytes)
         }
         Format::Csv(sep) => {
@@ -166,7 +177,12 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
                 .collect();
             finish(req, rows, vec![], raw_bytes)
         }
-        Format::Raw => finish(req, vec![single_column_row(req, &text, 1)], vec![], raw_bytes),
+        Format::Raw => finish(
+            req,
+            vec![single_column_row(req, &text, 1)],
+            vec![],
+            raw_bytes,
+        ),
         Format::Parquet | Format::Avro => unreachable!("handled above"),
     }
 }
@@ -185,7 +201,9 @@ fn single_column_row(req: &Request<'_>, text: &str, _line: u64) -> Row {
 fn transform(t: Transform, v: Option<Value>, req: &Request<'_>, line: u64) -> Option<Value> {
     let unix = |v: &Value, per_second: f64| -> Option<Value> {
         let n = convert::to_f64(v)?;
-        Some(Value::String(format_datetime((n * 1_000_000.0 / per_second).round() as i64)))
+        Some(Value::String(format_datetime(
+            (n * 1_000_000.0 / per_second).round() as i64,
+        )))
     };
     match t {
         Transform::DateTimeFromUnixSeconds => v.and_then(|v| unix(&v, 1.0)),
@@ -198,9 +216,19 @@ fn transform(t: Transform, v: Option<Value>, req: &Request<'_>, line: u64) -> Op
             Value::Array(items) => {
                 let mut out = serde_json::Map::new();
                 for item in items {
-                    let key = item.get("Key").or_else(|| item.get("key")).and_then(|k| k.as_str()).map(str::to_string);
+                    let key = item
+                        .get("Key")
+                        .or_else(|| item.get("key"))
+                        .and_then(|k| k.as_str())
+                        .map(str::to_string);
                     if let Some(k) = key {
-                        out.insert(k, item.get("Value").or_else(|| item.get("value")).cloned().unwrap_or(Value::Null));
+                        out.insert(
+                            k,
+                            item.get("Value")
+                                .or_else(|| item.get("value"))
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                        );
                     }
                 }
                 Value::Object(out)
@@ -224,7 +252,9 @@ fn rows_from_json(req: &Request<'_>, records: Vec<(u64, Value)>) -> Vec<Row> {
             match req.mapping {
                 Some(m) => {
                     for e in &m.entries {
-                        let Some(idx) = column_index(req, &e.column) else { continue };
+                        let Some(idx) = column_index(req, &e.column) else {
+                            continue;
+                        };
                         let v = match &e.source {
                             Source::Path(p) => p.get(&rec).cloned(),
                             Source::Const(c) => Some(Value::String(c.clone())),
@@ -269,10 +299,19 @@ fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, Rec
                 .max()
                 .unwrap_or(0);
             if fields.len() < needed {
-                return Err(fail(format!("the record has {} fields but the mapping reads field {}", fields.len(), needed - 1), &fields));
+                return Err(fail(
+                    format!(
+                        "the record has {} fields but the mapping reads field {}",
+                        fields.len(),
+                        needed - 1
+                    ),
+                    &fields,
+                ));
             }
             for e in &m.entries {
-                let Some(idx) = column_index(req, &e.column) else { continue };
+                let Some(idx) = column_index(req, &e.column) else {
+                    continue;
+                };
                 let v = match &e.source {
                     Source::Ordinal(o) => Some(Value::String(fields[*o].clone())),
                     Source::Const(c) => Some(Value::String(c.clone())),
@@ -287,7 +326,11 @@ fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, Rec
         None => {
             if fields.len() != req.columns.len() {
                 return Err(fail(
-                    format!("the record has {} fields but table has {} columns", fields.len(), req.columns.len()),
+                    format!(
+                        "the record has {} fields but table has {} columns",
+                        fields.len(),
+                        req.columns.len()
+                    ),
                     &fields,
                 ));
             }
@@ -299,7 +342,12 @@ fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, Rec
     Ok(row)
 }
 
-fn finish(req: &Request<'_>, rows: Vec<Row>, failures: Vec<RecordFailure>, raw_bytes: u64) -> Result<Parsed> {
+fn finish(
+    req: &Request<'_>,
+    rows: Vec<Row>,
+    failures: Vec<RecordFailure>,
+    raw_bytes: u64,
+) -> Result<Parsed> {
     let schema = arrow_schema(req.columns);
     let mut arrays = vec![];
     let mut conversion_failures = 0;
@@ -314,5 +362,10 @@ fn finish(req: &Request<'_>, rows: Vec<Row>, failures: Vec<RecordFailure>, raw_b
     } else {
         RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))?
     };
-    Ok(Parsed { batch, failures, conversion_failures, raw_bytes })
+    Ok(Parsed {
+        batch,
+        failures,
+        conversion_failures,
+        raw_bytes,
+    })
 }

@@ -16,7 +16,12 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     let schema = arrow_schema(req.columns);
     let fail = |message: String| Parsed {
         batch: RecordBatch::new_empty(schema.clone()),
-        failures: vec![RecordFailure { position: "file".into(), payload: String::new(), code: "BadRequest_InvalidParquet", message }],
+        failures: vec![RecordFailure {
+            position: "file".into(),
+            payload: String::new(),
+            code: "BadRequest_InvalidParquet",
+            message,
+        }],
         conversion_failures: 0,
         raw_bytes: data.len() as u64,
     };
@@ -37,7 +42,10 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         };
         let mut cols: Vec<ArrayRef> = vec![];
         for c in req.columns {
-            let source_name = match req.mapping.and_then(|m| m.entries.iter().find(|e| e.column == c.name)) {
+            let source_name = match req
+                .mapping
+                .and_then(|m| m.entries.iter().find(|e| e.column == c.name))
+            {
                 Some(e) => match &e.source {
                     Source::Path(p) => match p.0.first() {
                         Some(Segment::Key(k)) => Some(k.clone()),
@@ -51,19 +59,35 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
             let target = c.ty.arrow_type();
             let col = match source_name.and_then(|n| batch.column_by_name(&n).cloned()) {
                 Some(a) => {
-                    let opts = CastOptions { safe: true, ..Default::default() };
+                    let opts = CastOptions {
+                        safe: true,
+                        ..Default::default()
+                    };
                     let cast = cast_with_options(&a, &target, &opts).map_err(|e| {
-                        ExplorerError::InvalidArgument(format!("column '{}' cannot be read as {}: {e}", c.name, c.ty))
+                        ExplorerError::InvalidArgument(format!(
+                            "column '{}' cannot be read as {}: {e}",
+                            c.name, c.ty
+                        ))
                     })?;
-                    conversion_failures += (cast.null_count() - a.null_count().min(cast.null_count())) as u64;
+                    conversion_failures +=
+                        (cast.null_count() - a.null_count().min(cast.null_count())) as u64;
                     cast
                 }
                 None => new_null_array(&target, batch.num_rows()),
             };
             cols.push(col);
         }
-        out.push(RecordBatch::try_new(schema.clone(), cols).map_err(|e| ExplorerError::Execution(e.to_string()))?);
+        out.push(
+            RecordBatch::try_new(schema.clone(), cols)
+                .map_err(|e| ExplorerError::Execution(e.to_string()))?,
+        );
     }
-    let batch = datafusion::arrow::compute::concat_batches(&schema, &out).map_err(|e| ExplorerError::Execution(e.to_string()))?;
-    Ok(Parsed { batch, failures: vec![], conversion_failures, raw_bytes: data.len() as u64 })
+    let batch = datafusion::arrow::compute::concat_batches(&schema, &out)
+        .map_err(|e| ExplorerError::Execution(e.to_string()))?;
+    Ok(Parsed {
+        batch,
+        failures: vec![],
+        conversion_failures,
+        raw_bytes: data.len() as u64,
+    })
 }

@@ -22,7 +22,8 @@ use crate::error::{ExplorerError, Result};
 pub const WAL_APP_ID: &str = "eddy-wal";
 
 pub fn table_url(path: &Path) -> Result<url::Url> {
-    deltalake::ensure_table_uri(path.to_string_lossy()).map_err(ExplorerError::delta(&path.to_string_lossy()))
+    deltalake::ensure_table_uri(path.to_string_lossy())
+        .map_err(ExplorerError::delta(&path.to_string_lossy()))
 }
 
 pub fn kernel_fields(columns: &[ColumnDef]) -> Result<Vec<StructField>> {
@@ -36,11 +37,14 @@ pub fn kernel_fields(columns: &[ColumnDef]) -> Result<Vec<StructField>> {
 
 /// Creates the Delta table at `path` (reader 1 / writer 2), or opens it if it exists.
 pub async fn create(path: &Path, name: &str, columns: &[ColumnDef]) -> Result<DeltaTable> {
-    std::fs::create_dir_all(path).map_err(ExplorerError::io(format!("create {}", path.display())))?;
-    let table = DeltaTable::try_from_url(table_url(path)?).await.map_err(ExplorerError::delta(name))?;
-    if table.version().is_some() {
-        return Ok(table);
+    std::fs::create_dir_all(path)
+        .map_err(ExplorerError::io(format!("create {}", path.display())))?;
+    if path.join("_delta_log").exists() {
+        return open(path, name).await;
     }
+    let table = deltalake::DeltaTableBuilder::from_url(table_url(path)?)
+        .and_then(|b| b.build())
+        .map_err(ExplorerError::delta(name))?;
     table
         .create()
         .with_table_name(name)
@@ -51,7 +55,9 @@ pub async fn create(path: &Path, name: &str, columns: &[ColumnDef]) -> Result<De
 }
 
 pub async fn open(path: &Path, name: &str) -> Result<DeltaTable> {
-    deltalake::open_table(table_url(path)?).await.map_err(ExplorerError::delta(name))
+    deltalake::open_table(table_url(path)?)
+        .await
+        .map_err(ExplorerError::delta(name))
 }
 
 /// The last WAL sequence number committed to the table, or -1.
@@ -65,7 +71,13 @@ pub async fn committed_seq(table: &DeltaTable, name: &str) -> Result<i64> {
 }
 
 /// Appends `batch` (storage form) and records `wal_seq` in the same commit.
-pub async fn append(table: DeltaTable, name: &str, batch: RecordBatch, wal_seq: Option<u64>, mode: SaveMode) -> Result<DeltaTable> {
+pub async fn append(
+    table: DeltaTable,
+    name: &str,
+    batch: RecordBatch,
+    wal_seq: Option<u64>,
+    mode: SaveMode,
+) -> Result<DeltaTable> {
     let mut props = CommitProperties::default();
     if let Some(seq) = wal_seq {
         props = props.with_application_transaction(Transaction::new(WAL_APP_ID, seq as i64));
@@ -83,9 +95,10 @@ pub async fn append(table: DeltaTable, name: &str, batch: RecordBatch, wal_seq: 
 pub fn to_storage(batch: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBatch> {
     let schema = storage_schema(columns);
     reshape(batch, &schema, |a, target| match (a.data_type(), target) {
-        (DataType::Duration(_), DataType::Int64) => {
-            Ok(Arc::new(a.as_primitive::<DurationMicrosecondType>().reinterpret_cast::<Int64Type>()) as ArrayRef)
-        }
+        (DataType::Duration(_), DataType::Int64) => Ok(Arc::new(
+            a.as_primitive::<DurationMicrosecondType>()
+                .reinterpret_cast::<Int64Type>(),
+        ) as ArrayRef),
         _ => cast(a, target).map_err(|e| ExplorerError::Execution(format!("cast: {e}"))),
     })
 }
@@ -94,9 +107,10 @@ pub fn to_storage(batch: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBa
 pub fn to_query(batch: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBatch> {
     let schema = arrow_schema(columns);
     reshape(batch, &schema, |a, target| match (a.data_type(), target) {
-        (DataType::Int64, DataType::Duration(_)) => {
-            Ok(Arc::new(a.as_primitive::<Int64Type>().reinterpret_cast::<DurationMicrosecondType>()) as ArrayRef)
-        }
+        (DataType::Int64, DataType::Duration(_)) => Ok(Arc::new(
+            a.as_primitive::<Int64Type>()
+                .reinterpret_cast::<DurationMicrosecondType>(),
+        ) as ArrayRef),
         _ => cast(a, target).map_err(|e| ExplorerError::Execution(format!("cast: {e}"))),
     })
 }
@@ -115,5 +129,6 @@ fn reshape(
         };
         cols.push(col);
     }
-    RecordBatch::try_new(schema.clone(), cols).map_err(|e| ExplorerError::Execution(format!("batch: {e}")))
+    RecordBatch::try_new(schema.clone(), cols)
+        .map_err(|e| ExplorerError::Execution(format!("batch: {e}")))
 }

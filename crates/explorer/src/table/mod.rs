@@ -71,7 +71,13 @@ pub struct Sealed {
 impl Table {
     /// Opens (creating if needed) the table stored at `path` with WAL in `wal_dir`,
     /// replaying un-sealed rows.
-    pub async fn open(db: &str, name: &str, path: &Path, wal_dir: &Path, columns: Vec<ColumnDef>) -> Result<Table> {
+    pub async fn open(
+        db: &str,
+        name: &str,
+        path: &Path,
+        wal_dir: &Path,
+        columns: Vec<ColumnDef>,
+    ) -> Result<Table> {
         let delta = delta::create(path, name, &columns).await?;
         let committed = delta::committed_seq(&delta, name).await?;
         let (wal, replayed) = Wal::open(wal_dir, committed)?;
@@ -80,11 +86,19 @@ impl Table {
             hot.push((r.seq, delta::to_query(&r.batch, &columns)?));
         }
         if !hot.is_empty() {
-            tracing::info!(db, table = name, batches = hot.len(), "replayed un-sealed rows from the WAL");
+            tracing::info!(
+                db,
+                table = name,
+                batches = hot.len(),
+                "replayed un-sealed rows from the WAL"
+            );
         }
         let provider = delta.table_provider().await?;
         let pending_items = hot.len() as u64;
-        let pending_bytes = hot.iter().map(|(_, b)| b.get_array_memory_size() as u64).sum();
+        let pending_bytes = hot
+            .iter()
+            .map(|(_, b)| b.get_array_memory_size() as u64)
+            .sum();
         Ok(Table {
             db: db.to_string(),
             name: name.to_string(),
@@ -129,13 +143,22 @@ impl Table {
     /// Whether the batching policy says the hot rows must be sealed now.
     pub async fn seal_due(&self, policy: &BatchingPolicy) -> bool {
         let st = self.state.lock().await;
-        let age = st.first_pending.map(|t| t.elapsed()).unwrap_or(Duration::ZERO);
+        let age = st
+            .first_pending
+            .map(|t| t.elapsed())
+            .unwrap_or(Duration::ZERO);
         batch_due(policy, age, st.pending_items, st.pending_bytes)
     }
 
     /// Number of hot (un-sealed) rows.
     pub async fn hot_rows(&self) -> usize {
-        self.state.lock().await.hot.iter().map(|(_, b)| b.num_rows()).sum()
+        self.state
+            .lock()
+            .await
+            .hot
+            .iter()
+            .map(|(_, b)| b.num_rows())
+            .sum()
     }
 
     /// Writes all hot rows as one Parquet file in one Delta commit.
@@ -148,14 +171,22 @@ impl Table {
                 return Ok(None);
             };
             st.wal.rotate()?;
-            (st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(), upto, st.delta.clone())
+            (
+                st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
+                upto,
+                st.delta.clone(),
+            )
         };
-        let storage: Vec<RecordBatch> =
-            batches.iter().map(|b| delta::to_storage(b, &columns)).collect::<Result<_>>()?;
+        let storage: Vec<RecordBatch> = batches
+            .iter()
+            .map(|b| delta::to_storage(b, &columns))
+            .collect::<Result<_>>()?;
         let schema = eddy_kql::types::storage_schema(&columns);
-        let combined = concat_batches(&schema, &storage).map_err(|e| ExplorerError::Execution(e.to_string()))?;
+        let combined = concat_batches(&schema, &storage)
+            .map_err(|e| ExplorerError::Execution(e.to_string()))?;
         let rows = combined.num_rows();
-        let mut table = delta::append(table, &self.name, combined, Some(upto), SaveMode::Append).await?;
+        let mut table =
+            delta::append(table, &self.name, combined, Some(upto), SaveMode::Append).await?;
         let mut st = self.state.lock().await;
         st.commits_since_open += 1;
         if st.commits_since_open >= REOPEN_EVERY {
@@ -168,7 +199,11 @@ impl Table {
         st.provider = provider;
         st.hot.retain(|(s, _)| *s > upto);
         st.pending_items = st.hot.len() as u64;
-        st.pending_bytes = st.hot.iter().map(|(_, b)| b.get_array_memory_size() as u64).sum();
+        st.pending_bytes = st
+            .hot
+            .iter()
+            .map(|(_, b)| b.get_array_memory_size() as u64)
+            .sum();
         st.first_pending = (!st.hot.is_empty()).then(Instant::now);
         st.wal.release(upto)?;
         tracing::debug!(db = %self.db, table = %self.name, rows, version, "sealed");
@@ -181,7 +216,14 @@ impl Table {
         let columns = self.columns();
         let storage = delta::to_storage(&batch, &columns)?;
         let mut st = self.state.lock().await;
-        let table = delta::append(st.delta.clone(), &self.name, storage, None, SaveMode::Overwrite).await?;
+        let table = delta::append(
+            st.delta.clone(),
+            &self.name,
+            storage,
+            None,
+            SaveMode::Overwrite,
+        )
+        .await?;
         st.provider = table.table_provider().await?;
         st.delta = table;
         st.hot.clear();
@@ -222,7 +264,10 @@ impl Table {
         let columns = self.columns();
         let (provider, hot) = {
             let st = self.state.lock().await;
-            (st.provider.clone(), st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>())
+            (
+                st.provider.clone(),
+                st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
+            )
         };
         let schema = arrow_schema(&columns);
         let reference = TableReference::bare(self.name.clone());
@@ -232,7 +277,11 @@ impl Table {
         for f in schema.fields() {
             let Some((q, sf)) = scanned.iter().find(|(_, sf)| sf.name() == f.name()) else {
                 exprs.push(
-                    Expr::Literal(datafusion::common::ScalarValue::try_from(f.data_type())?, None).alias(f.name()),
+                    Expr::Literal(
+                        datafusion::common::ScalarValue::try_from(f.data_type())?,
+                        None,
+                    )
+                    .alias(f.name()),
                 );
                 continue;
             };
@@ -247,9 +296,14 @@ impl Table {
         }
         let mut plan = scan.project(exprs)?;
         if !hot.is_empty() {
-            let hot: Vec<RecordBatch> = hot.iter().map(|b| delta::to_query(b, &columns)).collect::<Result<_>>()?;
+            let hot: Vec<RecordBatch> = hot
+                .iter()
+                .map(|b| delta::to_query(b, &columns))
+                .collect::<Result<_>>()?;
             let mem = MemTable::try_new(schema, vec![hot])?;
-            let hot_plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(mem)), None)?.build()?;
+            let hot_plan =
+                LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(mem)), None)?
+                    .build()?;
             plan = plan.union(hot_plan)?;
         }
         Ok(plan.build()?)
@@ -265,7 +319,10 @@ impl Table {
     pub async fn compact(&self, min_files: usize) -> Result<Option<(u64, u64)>> {
         let _one_at_a_time = self.seal_lock.lock().await;
         let table = { self.state.lock().await.delta.clone() };
-        let files = table.snapshot().map(|s| s.log_data().num_files()).unwrap_or(0);
+        let files = table
+            .snapshot()
+            .map(|s| s.log_data().num_files())
+            .unwrap_or(0);
         if files < min_files {
             return Ok(None);
         }

@@ -46,7 +46,13 @@ impl Table {
         let n = removes.len();
         CommitBuilder::default()
             .with_actions(removes)
-            .build(Some(snapshot as &dyn TableReference), table.log_store(), DeltaOperation::Delete { predicate: Some("retention".into()) })
+            .build(
+                Some(snapshot as &dyn TableReference),
+                table.log_store(),
+                DeltaOperation::Delete {
+                    predicate: Some("retention".into()),
+                },
+            )
             .await
             .map_err(ExplorerError::delta(&self.name))?;
         let reopened = delta::open(&self.path, &self.name).await?;

@@ -39,10 +39,15 @@ fn segment_name(first: u64) -> String {
 
 fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     let mut out = vec![];
-    for entry in std::fs::read_dir(dir).map_err(ExplorerError::io(format!("list {}", dir.display())))? {
+    for entry in
+        std::fs::read_dir(dir).map_err(ExplorerError::io(format!("list {}", dir.display())))?
+    {
         let entry = entry.map_err(ExplorerError::io("read wal dir"))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if let Some(first) = name.strip_suffix(".wal").and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(first) = name
+            .strip_suffix(".wal")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             out.push((first, entry.path()));
         }
     }
@@ -75,7 +80,8 @@ impl Wal {
     /// Opens the WAL in `dir`, returning the records with `seq > committed` in order.
     /// `committed` is the last sequence number the Delta table holds (-1 for none).
     pub fn open(dir: &Path, committed: i64) -> Result<(Wal, Vec<Replayed>)> {
-        std::fs::create_dir_all(dir).map_err(ExplorerError::io(format!("create {}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(ExplorerError::io(format!("create {}", dir.display())))?;
         let mut replay = vec![];
         let mut next_seq = (committed + 1).max(0) as u64;
         let segs = segments(dir)?;
@@ -86,7 +92,8 @@ impl Wal {
                 .map_err(ExplorerError::io(format!("read {}", path.display())))?;
             let mut pos = 0;
             while pos + HEADER <= bytes.len() {
-                let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+                let len =
+                    u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
                 let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes"));
                 let end = pos + HEADER + len;
                 if end > bytes.len() || crc32c::crc32c(&bytes[pos + 8..end]) != crc {
@@ -94,15 +101,23 @@ impl Wal {
                 }
                 let seq = u64::from_le_bytes(bytes[pos + 8..pos + 16].try_into().expect("8 bytes"));
                 if seq as i64 > committed {
-                    replay.push(Replayed { seq, batch: decode(&bytes[pos + HEADER..end])? });
+                    replay.push(Replayed {
+                        seq,
+                        batch: decode(&bytes[pos + HEADER..end])?,
+                    });
                 }
                 next_seq = next_seq.max(seq + 1);
                 pos = end;
             }
             if pos < bytes.len() {
                 tracing::warn!(path = %path.display(), at = pos, "truncating torn WAL tail");
-                let f = OpenOptions::new().write(true).open(path).map_err(ExplorerError::io("open wal"))?;
-                f.set_len(pos as u64).and_then(|_| f.sync_all()).map_err(ExplorerError::io("truncate wal"))?;
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(ExplorerError::io("open wal"))?;
+                f.set_len(pos as u64)
+                    .and_then(|_| f.sync_all())
+                    .map_err(ExplorerError::io("truncate wal"))?;
             }
         }
         // Start a fresh segment; the old ones stay until a seal commits their rows.
@@ -114,7 +129,15 @@ impl Wal {
             .open(&path)
             .map_err(ExplorerError::io(format!("open {}", path.display())))?;
         eddy_common::fsutil::sync_dir(dir).map_err(ExplorerError::io("sync wal dir"))?;
-        Ok((Wal { dir: dir.to_path_buf(), file, current_first: first, next_seq }, replay))
+        Ok((
+            Wal {
+                dir: dir.to_path_buf(),
+                file,
+                current_first: first,
+                next_seq,
+            },
+            replay,
+        ))
     }
 
     /// Appends one batch durably and returns its sequence number.
@@ -158,7 +181,8 @@ impl Wal {
         for (i, (first, path)) in segs.iter().enumerate() {
             let next_first = segs.get(i + 1).map(|s| s.0).unwrap_or(self.next_seq);
             if *first != self.current_first && next_first <= upto + 1 {
-                std::fs::remove_file(path).map_err(ExplorerError::io(format!("remove {}", path.display())))?;
+                std::fs::remove_file(path)
+                    .map_err(ExplorerError::io(format!("remove {}", path.display())))?;
             }
         }
         eddy_common::fsutil::sync_dir(&self.dir).map_err(ExplorerError::io("sync wal dir"))

@@ -33,8 +33,17 @@ fn cell(v: &serde_json::Value) -> String {
 }
 
 fn render(r: &ResultTable, rowsort: bool) -> Vec<String> {
-    let header = r.columns.iter().map(|c| format!("{}:{}", c.name, c.ty)).collect::<Vec<_>>().join(" | ");
-    let mut rows: Vec<String> = r.rows.iter().map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | ")).collect();
+    let header = r
+        .columns
+        .iter()
+        .map(|c| format!("{}:{}", c.name, c.ty))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let mut rows: Vec<String> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | "))
+        .collect();
     if rowsort {
         rows.sort();
     }
@@ -77,7 +86,13 @@ fn records(lines: &[&str]) -> Vec<Record> {
                 i += 1;
             }
         }
-        out.push(Record { start, end: i, header, text: text.join("\n"), expected });
+        out.push(Record {
+            start,
+            end: i,
+            header,
+            text: text.join("\n"),
+            expected,
+        });
     }
     out
 }
@@ -96,10 +111,19 @@ async fn run_file(path: &Path, complete: bool) -> Vec<String> {
         let mut words = rec.header.split_whitespace();
         let kind = words.next().unwrap_or("");
         let mode = words.next().unwrap_or("");
-        let rest: String = rec.header.split_whitespace().skip(2).collect::<Vec<_>>().join(" ");
+        let rest: String = rec
+            .header
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ");
         match (kind, mode, &result) {
-            ("statement", "ok", Err(e)) => failures.push(format!("{where_}: expected success, got: {e}")),
-            ("statement" | "query", "error", Ok(_)) => failures.push(format!("{where_}: expected an error containing '{rest}'")),
+            ("statement", "ok", Err(e)) => {
+                failures.push(format!("{where_}: expected success, got: {e}"))
+            }
+            ("statement" | "query", "error", Ok(_)) => {
+                failures.push(format!("{where_}: expected an error containing '{rest}'"))
+            }
             ("statement" | "query", "error", Err(e)) if !e.to_string().contains(&rest) => {
                 failures.push(format!("{where_}: error '{e}' does not contain '{rest}'"))
             }
@@ -147,10 +171,20 @@ fn test_files() -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kql_logic_tests() {
-    let complete = std::env::var("EDDY_SLT_COMPLETE").is_ok() || std::env::args().any(|a| a == "--complete");
+    let complete =
+        std::env::var("EDDY_SLT_COMPLETE").is_ok() || std::env::args().any(|a| a == "--complete");
     let files = test_files();
     assert!(!files.is_empty(), "no .test files found");
     let runs = files.iter().map(|f| run_file(f, complete));
-    let failures: Vec<String> = futures::future::join_all(runs).await.into_iter().flatten().collect();
-    assert!(failures.is_empty(), "{} KQL logic test failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
+    let failures: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} KQL logic test failure(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -83,9 +83,15 @@ impl Parser<'_> {
             self.expect_punct(":")?;
             let ty = self.type_name()?;
             if cols.iter().any(|c| c.name == name.name) {
-                return Err(KqlError::syntax(format!("column '{}' is declared twice", name.name), name.span));
+                return Err(KqlError::syntax(
+                    format!("column '{}' is declared twice", name.name),
+                    name.span,
+                ));
             }
-            cols.push(ColumnDef { name: name.name, ty });
+            cols.push(ColumnDef {
+                name: name.name,
+                ty,
+            });
             if !self.eat_punct(",")? {
                 break;
             }
@@ -137,7 +143,10 @@ impl Parser<'_> {
             }
         }
         Err(KqlError::syntax(
-            format!("expected a mapping kind (csv, json, avro, parquet), found {}", t.tok.describe()),
+            format!(
+                "expected a mapping kind (csv, json, avro, parquet), found {}",
+                t.tok.describe()
+            ),
             t.span,
         ))
     }
@@ -171,7 +180,10 @@ impl Parser<'_> {
             }
             self.eat_word("volatile")?;
             let if_not_exists = if_not_exists || self.eat_word("ifnotexists")?;
-            return Ok(Command::CreateDatabase { name, if_not_exists });
+            return Ok(Command::CreateDatabase {
+                name,
+                if_not_exists,
+            });
         }
         self.expect_word("table")?;
         let table = self.name("a table name")?;
@@ -183,13 +195,26 @@ impl Parser<'_> {
             if verb == "create-merge" {
                 return Err(self.unexpected("'.create' or '.create-or-alter' for a mapping")?);
             }
-            return Ok(Command::CreateMapping { table, kind, name, body, or_alter: verb == "create-or-alter" });
+            return Ok(Command::CreateMapping {
+                table,
+                kind,
+                name,
+                body,
+                or_alter: verb == "create-or-alter",
+            });
         }
         let columns = self.columns()?;
         self.with_properties()?;
         match verb {
-            "create-or-alter" => Ok(Command::AlterTable { name: table, columns }),
-            _ => Ok(Command::CreateTable { name: table, columns, merge: verb == "create-merge" }),
+            "create-or-alter" => Ok(Command::AlterTable {
+                name: table,
+                columns,
+            }),
+            _ => Ok(Command::CreateTable {
+                name: table,
+                columns,
+                merge: verb == "create-merge",
+            }),
         }
     }
 
@@ -206,13 +231,23 @@ impl Parser<'_> {
         if self.eat_word("policy")? {
             let policy = self.policy_kind()?;
             let (body, _) = self.string("the policy as a string literal")?;
-            return Ok(Command::AlterPolicy { entity, policy, body, merge });
+            return Ok(Command::AlterPolicy {
+                entity,
+                policy,
+                body,
+                merge,
+            });
         }
         match entity {
-            PolicyEntity::Table(name) if !merge => Ok(Command::AlterTable { name, columns: self.columns()? }),
-            PolicyEntity::Table(name) => {
-                Ok(Command::CreateTable { name, columns: self.columns()?, merge: true })
-            }
+            PolicyEntity::Table(name) if !merge => Ok(Command::AlterTable {
+                name,
+                columns: self.columns()?,
+            }),
+            PolicyEntity::Table(name) => Ok(Command::CreateTable {
+                name,
+                columns: self.columns()?,
+                merge: true,
+            }),
             PolicyEntity::Database(_) => Err(self.unexpected("'policy'")?),
         }
     }
@@ -227,7 +262,10 @@ impl Parser<'_> {
             return Ok(Command::DropMapping { table, kind, name });
         }
         let if_exists = self.eat_word("ifexists")?;
-        Ok(Command::DropTable { name: table, if_exists })
+        Ok(Command::DropTable {
+            name: table,
+            if_exists,
+        })
     }
 
     fn show(&mut self) -> Result<Command> {
@@ -257,7 +295,10 @@ impl Parser<'_> {
             }
             self.expect_word("policy")?;
             let policy = self.policy_kind()?;
-            return Ok(Command::ShowPolicy { entity: PolicyEntity::Database(name), policy });
+            return Ok(Command::ShowPolicy {
+                entity: PolicyEntity::Database(name),
+                policy,
+            });
         }
         self.expect_word("table")?;
         let name = self.name("a table name")?;
@@ -271,10 +312,17 @@ impl Parser<'_> {
         }
         if self.eat_word("policy")? {
             let policy = self.policy_kind()?;
-            return Ok(Command::ShowPolicy { entity: PolicyEntity::Table(name), policy });
+            return Ok(Command::ShowPolicy {
+                entity: PolicyEntity::Table(name),
+                policy,
+            });
         }
         if self.eat_word("ingestion")? {
-            let kind = if self.is_word("mappings")? { None } else { Some(self.mapping_kind()?) };
+            let kind = if self.is_word("mappings")? {
+                None
+            } else {
+                Some(self.mapping_kind()?)
+            };
             self.expect_word("mappings")?;
             return Ok(Command::ShowMappings { table: name, kind });
         }
@@ -295,7 +343,11 @@ impl Parser<'_> {
                 .or_else(|| rest.strip_prefix('\n'))
                 .or_else(|| rest.strip_prefix(' '))
                 .unwrap_or(rest);
-            return Ok(Command::IngestInline { table, properties, data: data.to_string() });
+            return Ok(Command::IngestInline {
+                table,
+                properties,
+                data: data.to_string(),
+            });
         }
         self.eat_word("async")?;
         self.expect_word("into")?;
@@ -312,6 +364,10 @@ impl Parser<'_> {
         }
         self.expect_punct(")")?;
         let properties = self.with_properties()?;
-        Ok(Command::IngestFrom { table, sources, properties })
+        Ok(Command::IngestFrom {
+            table,
+            sources,
+            properties,
+        })
     }
 }

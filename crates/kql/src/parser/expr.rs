@@ -79,7 +79,12 @@ impl Parser<'_> {
             self.expect_punct(")")?;
             let span = left.span.to(self.span_from(span.start));
             return Ok(Expr {
-                kind: ExprKind::In { expr: Box::new(left), list, negated, case_insensitive },
+                kind: ExprKind::In {
+                    expr: Box::new(left),
+                    list,
+                    negated,
+                    case_insensitive,
+                },
                 span,
             });
         }
@@ -96,13 +101,24 @@ impl Parser<'_> {
             "hassuffix" => StrOp::HasSuffix,
             _ => {
                 return Err(KqlError::syntax(
-                    format!("unknown operator '{}{word}'", if negated { "!" } else { "" }),
+                    format!(
+                        "unknown operator '{}{word}'",
+                        if negated { "!" } else { "" }
+                    ),
                     span,
                 ))
             }
         };
         let right = self.additive()?;
-        Ok(binary(BinaryOp::Str { op, negated, case_sensitive }, left, right))
+        Ok(binary(
+            BinaryOp::Str {
+                op,
+                negated,
+                case_sensitive,
+            },
+            left,
+            right,
+        ))
     }
 
     fn additive(&mut self) -> Result<Expr> {
@@ -148,7 +164,10 @@ impl Parser<'_> {
                 ExprKind::Literal(Literal::Long(v)) => lit(Literal::Long(-v), span),
                 ExprKind::Literal(Literal::Real(v)) => lit(Literal::Real(-v), span),
                 ExprKind::Literal(Literal::Timespan(v)) => lit(Literal::Timespan(-v), span),
-                _ => Expr { kind: ExprKind::Neg(Box::new(inner)), span },
+                _ => Expr {
+                    kind: ExprKind::Neg(Box::new(inner)),
+                    span,
+                },
             });
         }
         if self.eat_punct("+")? {
@@ -185,15 +204,24 @@ impl Parser<'_> {
                 self.next()?;
                 let inner = self.expr()?;
                 self.expect_punct(")")?;
-                Ok(Expr { kind: inner.kind, span: self.span_from(span.start) })
+                Ok(Expr {
+                    kind: inner.kind,
+                    span: self.span_from(span.start),
+                })
             }
             Tok::Punct("*") => {
                 self.next()?;
-                Ok(Expr { kind: ExprKind::Star, span })
+                Ok(Expr {
+                    kind: ExprKind::Star,
+                    span,
+                })
             }
             Tok::QuotedIdent(name) => {
                 self.next()?;
-                Ok(Expr { kind: ExprKind::Column(name), span })
+                Ok(Expr {
+                    kind: ExprKind::Column(name),
+                    span,
+                })
             }
             Tok::Ident(name) => {
                 self.next()?;
@@ -215,11 +243,17 @@ impl Parser<'_> {
                     }
                     self.expect_punct(")")?;
                     return Ok(Expr {
-                        kind: ExprKind::Call { name: Ident { name, span }, args },
+                        kind: ExprKind::Call {
+                            name: Ident { name, span },
+                            args,
+                        },
                         span: self.span_from(span.start),
                     });
                 }
-                Ok(Expr { kind: ExprKind::Column(name), span })
+                Ok(Expr {
+                    kind: ExprKind::Column(name),
+                    span,
+                })
             }
             _ => Err(self.unexpected("an expression")?),
         }
@@ -229,23 +263,45 @@ impl Parser<'_> {
 fn is_word_operator(word: &str) -> bool {
     matches!(
         word,
-        "has" | "has_cs" | "contains" | "contains_cs" | "startswith" | "startswith_cs" | "endswith"
-            | "endswith_cs" | "hasprefix" | "hasprefix_cs" | "hassuffix" | "hassuffix_cs" | "in"
+        "has"
+            | "has_cs"
+            | "contains"
+            | "contains_cs"
+            | "startswith"
+            | "startswith_cs"
+            | "endswith"
+            | "endswith_cs"
+            | "hasprefix"
+            | "hasprefix_cs"
+            | "hassuffix"
+            | "hassuffix_cs"
+            | "in"
     )
 }
 
 fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
     let span = left.span.to(right.span);
-    Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span }
+    Expr {
+        kind: ExprKind::Binary {
+            op,
+            left: Box::new(left),
+            right: Box::new(right),
+        },
+        span,
+    }
 }
 
 fn lit(l: Literal, span: Span) -> Expr {
-    Expr { kind: ExprKind::Literal(l), span }
+    Expr {
+        kind: ExprKind::Literal(l),
+        span,
+    }
 }
 
 /// `datetime(...)`, `long(null)` and the other typed literals.
 pub(crate) fn typed_literal(ty: &str, raw: &str, span: Span) -> Result<Literal> {
-    let kusto = KustoType::parse(ty).ok_or_else(|| KqlError::syntax(format!("unknown type '{ty}'"), span))?;
+    let kusto = KustoType::parse(ty)
+        .ok_or_else(|| KqlError::syntax(format!("unknown type '{ty}'"), span))?;
     if raw == "null" {
         return Ok(Literal::Null(kusto));
     }
@@ -278,9 +334,10 @@ pub(crate) fn typed_literal(ty: &str, raw: &str, span: Span) -> Result<Literal> 
             }
             Literal::Guid(g.to_ascii_lowercase())
         }
-        KustoType::Dynamic => Literal::Dynamic(serde_json::from_str(raw).map_err(|e| {
-            KqlError::syntax(format!("invalid dynamic literal: {e}"), span)
-        })?),
+        KustoType::Dynamic => Literal::Dynamic(
+            serde_json::from_str(raw)
+                .map_err(|e| KqlError::syntax(format!("invalid dynamic literal: {e}"), span))?,
+        ),
         KustoType::String => Literal::String(raw.to_string()),
     })
 }

@@ -37,7 +37,10 @@ pub fn parse_command(src: &str) -> Result<Command> {
     let (c, pipe) = parse_command_pipe(src)?;
     match pipe {
         None => Ok(c),
-        Some(at) => Err(KqlError::syntax("this command's output cannot be piped here", Span::new(at, at + 1))),
+        Some(at) => Err(KqlError::syntax(
+            "this command's output cannot be piped here",
+            Span::new(at, at + 1),
+        )),
     }
 }
 
@@ -48,7 +51,12 @@ pub fn parse_command_pipe(src: &str) -> Result<(Command, Option<usize>)> {
     let c = p.command()?;
     while p.eat_punct(";")? {}
     let t = p.peek()?.clone();
-    if t.tok == Tok::Punct("|") && !matches!(c, Command::IngestInline { .. } | Command::SetOrAppend { .. }) {
+    if t.tok == Tok::Punct("|")
+        && !matches!(
+            c,
+            Command::IngestInline { .. } | Command::SetOrAppend { .. }
+        )
+    {
         return Ok((c, Some(t.span.start)));
     }
     p.expect_eof()?;
@@ -64,7 +72,11 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser { lexer: Lexer::new(src), peeked: None, last_end: 0 }
+        Parser {
+            lexer: Lexer::new(src),
+            peeked: None,
+            last_end: 0,
+        }
     }
 
     fn peek(&mut self) -> Result<&Token> {
@@ -157,7 +169,8 @@ impl<'a> Parser<'a> {
         loop {
             let src = self.lexer.src();
             let rest = &src[span.end..];
-            let joined = rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_alphabetic());
+            let joined =
+                rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_alphabetic());
             if !joined || self.lexer.pos() != span.end {
                 return Ok(Some(Ident { name, span }));
             }
@@ -174,7 +187,10 @@ impl<'a> Parser<'a> {
 
     fn unexpected(&mut self, expected: &str) -> Result<KqlError> {
         let t = self.peek()?.clone();
-        Ok(KqlError::syntax(format!("expected {expected}, found {}", t.tok.describe()), t.span))
+        Ok(KqlError::syntax(
+            format!("expected {expected}, found {}", t.tok.describe()),
+            t.span,
+        ))
     }
 
     fn expect_eof(&mut self) -> Result<()> {

@@ -2,8 +2,8 @@
 
 use super::Parser;
 use crate::ast::{
-    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, SortKey,
-    Source, Statement, Tabular,
+    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, SortKey, Source,
+    Statement, Tabular,
 };
 use crate::error::{KqlError, Result};
 use crate::lexer::{Span, Tok};
@@ -64,7 +64,11 @@ impl Parser<'_> {
             };
             let source = Source::Named(Ident { name, span: e.span });
             let ops = self.operators()?;
-            return Ok(LetValue::Tabular(Tabular { source, ops, span: self.span_from(start) }));
+            return Ok(LetValue::Tabular(Tabular {
+                source,
+                ops,
+                span: self.span_from(start),
+            }));
         }
         Ok(LetValue::Scalar(e))
     }
@@ -77,7 +81,11 @@ impl Parser<'_> {
         let start = self.pos()?;
         let source = self.source()?;
         let ops = self.operators()?;
-        Ok(Tabular { source, ops, span: self.span_from(start) })
+        Ok(Tabular {
+            source,
+            ops,
+            span: self.span_from(start),
+        })
     }
 
     fn operators(&mut self) -> Result<Vec<Operator>> {
@@ -119,17 +127,29 @@ impl Parser<'_> {
                 }
             }
             self.expect_punct("]")?;
-            return Ok(Source::Datatable { columns, values, span: self.span_from(start) });
+            return Ok(Source::Datatable {
+                columns,
+                values,
+                span: self.span_from(start),
+            });
         }
         if self.eat_kw("print")? {
             let columns = self.named_exprs()?;
-            return Ok(Source::Print { columns, span: self.span_from(start) });
+            return Ok(Source::Print {
+                columns,
+                span: self.span_from(start),
+            });
         }
         if self.eat_kw("union")? {
             let tables = self.union_args()?;
-            return Ok(Source::Union { tables, span: self.span_from(start) });
+            return Ok(Source::Union {
+                tables,
+                span: self.span_from(start),
+            });
         }
-        Ok(Source::Named(self.ident("a table name, 'datatable', 'print' or 'union'")?))
+        Ok(Source::Named(
+            self.ident("a table name, 'datatable', 'print' or 'union'")?,
+        ))
     }
 
     /// A Kusto type name in a schema (`a:long`, `b:float`).
@@ -137,7 +157,12 @@ impl Parser<'_> {
         let t = self.next()?;
         let name = match &t.tok {
             Tok::Ident(n) => n.clone(),
-            _ => return Err(KqlError::syntax(format!("expected a type name, found {}", t.tok.describe()), t.span)),
+            _ => {
+                return Err(KqlError::syntax(
+                    format!("expected a type name, found {}", t.tok.describe()),
+                    t.span,
+                ))
+            }
         };
         KustoType::parse(&name).ok_or_else(|| {
             KqlError::syntax(
@@ -169,7 +194,11 @@ impl Parser<'_> {
                 t
             } else {
                 let name = self.ident("a table name")?;
-                Tabular { source: Source::Named(name), ops: vec![], span: self.span_from(start) }
+                Tabular {
+                    source: Source::Named(name),
+                    ops: vec![],
+                    span: self.span_from(start),
+                }
             };
             tables.push(t);
             if !self.eat_punct(",")? {
@@ -193,12 +222,23 @@ impl Parser<'_> {
         let expr = self.expr()?;
         if self.is_punct("=")? {
             let name = match expr.kind {
-                ExprKind::Column(name) => Ident { name, span: expr.span },
-                _ => return Err(KqlError::syntax("expected a column name before '='", expr.span)),
+                ExprKind::Column(name) => Ident {
+                    name,
+                    span: expr.span,
+                },
+                _ => {
+                    return Err(KqlError::syntax(
+                        "expected a column name before '='",
+                        expr.span,
+                    ))
+                }
             };
             self.next()?;
             let expr = self.expr()?;
-            return Ok(NamedExpr { name: Some(name), expr });
+            return Ok(NamedExpr {
+                name: Some(name),
+                expr,
+            });
         }
         Ok(NamedExpr { name: None, expr })
     }
@@ -231,7 +271,11 @@ impl Parser<'_> {
                 nulls_first = false;
             }
         }
-        Ok(SortKey { expr, ascending, nulls_first })
+        Ok(SortKey {
+            expr,
+            ascending,
+            nulls_first,
+        })
     }
 
     fn operator(&mut self) -> Result<Operator> {
@@ -297,6 +341,9 @@ impl Parser<'_> {
                 ))
             }
         };
-        Ok(Operator { kind, span: Span::new(start, self.last_end) })
+        Ok(Operator {
+            kind,
+            span: Span::new(start, self.last_end),
+        })
     }
 }

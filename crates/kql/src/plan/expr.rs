@@ -23,9 +23,17 @@ impl Planner<'_> {
             ExprKind::Neg(inner) => Ok(DfExpr::Negative(Box::new(self.expr(inner, schema)?))),
             ExprKind::Not(inner) => Ok(self.expr(inner, schema)?.not()),
             ExprKind::Call { name, args } => functions::call(self, name, args, schema, e.span),
-            ExprKind::In { expr, list, negated, case_insensitive } => {
+            ExprKind::In {
+                expr,
+                list,
+                negated,
+                case_insensitive,
+            } => {
                 let mut x = self.expr(expr, schema)?;
-                let mut items = list.iter().map(|i| self.expr(i, schema)).collect::<Result<Vec<_>>>()?;
+                let mut items = list
+                    .iter()
+                    .map(|i| self.expr(i, schema))
+                    .collect::<Result<Vec<_>>>()?;
                 if *case_insensitive {
                     x = lower(x);
                     items = items.into_iter().map(lower).collect();
@@ -42,7 +50,10 @@ impl Planner<'_> {
 
     fn column(&self, name: &str, e: &Expr, schema: &DFSchema) -> Result<DfExpr> {
         if let Some((qualifier, field)) = schema.iter().find(|(_, f)| f.name() == name) {
-            return Ok(DfExpr::Column(Column::new(qualifier.cloned(), field.name())));
+            return Ok(DfExpr::Column(Column::new(
+                qualifier.cloned(),
+                field.name(),
+            )));
         }
         if let Some(bound) = self.scalar_binding(name) {
             return Ok(bound);
@@ -51,13 +62,24 @@ impl Planner<'_> {
         Err(KqlError::semantic(
             format!(
                 "Failed to resolve scalar expression named '{name}'; columns are: {}",
-                if columns.is_empty() { "(none)".to_string() } else { columns.join(", ") }
+                if columns.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    columns.join(", ")
+                }
             ),
             e.span,
         ))
     }
 
-    fn binary(&self, op: BinaryOp, l: DfExpr, r: DfExpr, schema: &DFSchema, e: &Expr) -> Result<DfExpr> {
+    fn binary(
+        &self,
+        op: BinaryOp,
+        l: DfExpr,
+        r: DfExpr,
+        schema: &DFSchema,
+        e: &Expr,
+    ) -> Result<DfExpr> {
         let df_op = match op {
             BinaryOp::Add => Operator::Plus,
             BinaryOp::Sub => Operator::Minus,
@@ -72,11 +94,20 @@ impl Planner<'_> {
             BinaryOp::GtEq => Operator::GtEq,
             BinaryOp::And => Operator::And,
             BinaryOp::Or => Operator::Or,
-            BinaryOp::EqCi => return Ok(lower(self.stringify(l, schema, e)?).eq(lower(self.stringify(r, schema, e)?))),
-            BinaryOp::NotEqCi => {
-                return Ok(lower(self.stringify(l, schema, e)?).not_eq(lower(self.stringify(r, schema, e)?)))
+            BinaryOp::EqCi => {
+                return Ok(
+                    lower(self.stringify(l, schema, e)?).eq(lower(self.stringify(r, schema, e)?))
+                )
             }
-            BinaryOp::Str { op, negated, case_sensitive } => {
+            BinaryOp::NotEqCi => {
+                return Ok(lower(self.stringify(l, schema, e)?)
+                    .not_eq(lower(self.stringify(r, schema, e)?)))
+            }
+            BinaryOp::Str {
+                op,
+                negated,
+                case_sensitive,
+            } => {
                 let l = self.stringify(l, schema, e)?;
                 let r = self.stringify(r, schema, e)?;
                 let f = functions::string::predicate(op_name(op), case_sensitive);
@@ -88,18 +119,31 @@ impl Planner<'_> {
         let rt = type_of(&r, schema, e)?;
         if matches!(op, BinaryOp::Sub) && is_timestamp(&lt) && is_timestamp(&rt) {
             // datetime - datetime is a timespan.
-            let micros = |x: DfExpr| DfExpr::Cast(datafusion::logical_expr::Cast::new(Box::new(x), DataType::Int64));
+            let micros = |x: DfExpr| {
+                DfExpr::Cast(datafusion::logical_expr::Cast::new(
+                    Box::new(x),
+                    DataType::Int64,
+                ))
+            };
             let diff = binary_expr(micros(l), Operator::Minus, micros(r));
             return Ok(DfExpr::Cast(datafusion::logical_expr::Cast::new(
                 Box::new(diff),
                 DataType::Duration(TimeUnit::Microsecond),
             )));
         }
-        if matches!(op, BinaryOp::Div) && matches!(lt, DataType::Duration(_)) && matches!(rt, DataType::Duration(_)) {
-            let f = |x: DfExpr| DfExpr::Cast(datafusion::logical_expr::Cast::new(
-                Box::new(DfExpr::Cast(datafusion::logical_expr::Cast::new(Box::new(x), DataType::Int64))),
-                DataType::Float64,
-            ));
+        if matches!(op, BinaryOp::Div)
+            && matches!(lt, DataType::Duration(_))
+            && matches!(rt, DataType::Duration(_))
+        {
+            let f = |x: DfExpr| {
+                DfExpr::Cast(datafusion::logical_expr::Cast::new(
+                    Box::new(DfExpr::Cast(datafusion::logical_expr::Cast::new(
+                        Box::new(x),
+                        DataType::Int64,
+                    ))),
+                    DataType::Float64,
+                ))
+            };
             return Ok(binary_expr(f(l), Operator::Divide, f(r)));
         }
         if matches!(op, BinaryOp::Div) && lt.is_integer() && rt.is_integer() {
@@ -118,7 +162,8 @@ impl Planner<'_> {
 }
 
 pub(crate) fn type_of(x: &DfExpr, schema: &DFSchema, e: &Expr) -> Result<DataType> {
-    x.get_type(schema).map_err(|err| KqlError::semantic(err.strip_backtrace(), e.span))
+    x.get_type(schema)
+        .map_err(|err| KqlError::semantic(err.strip_backtrace(), e.span))
 }
 
 fn is_timestamp(t: &DataType) -> bool {
@@ -148,9 +193,12 @@ fn op_name(op: StrOp) -> &'static str {
 pub(crate) fn literal(l: &Literal) -> DfExpr {
     // guid and dynamic are strings to Arrow; the field metadata keeps their Kusto type.
     let metadata = match l.kusto_type() {
-        t @ (KustoType::Guid | KustoType::Dynamic) => Some(datafusion::common::metadata::FieldMetadata::new(
-            std::collections::BTreeMap::from([(crate::types::KUSTO_TYPE_KEY.to_string(), t.name().to_string())]),
-        )),
+        t @ (KustoType::Guid | KustoType::Dynamic) => Some(
+            datafusion::common::metadata::FieldMetadata::new(std::collections::BTreeMap::from([(
+                crate::types::KUSTO_TYPE_KEY.to_string(),
+                t.name().to_string(),
+            )])),
+        ),
         _ => None,
     };
     DfExpr::Literal(scalar(l), metadata)
@@ -189,7 +237,9 @@ pub fn parse_decimal(s: &str, scale: u32) -> Option<i128> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if int.is_empty() && frac.is_empty()
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let mut frac = frac.to_string();

@@ -38,7 +38,11 @@ pub struct QueryOptions {
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        QueryOptions { no_truncation: false, max_records: DEFAULT_MAX_RECORDS, max_bytes: DEFAULT_MAX_BYTES }
+        QueryOptions {
+            no_truncation: false,
+            max_records: DEFAULT_MAX_RECORDS,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
     }
 }
 
@@ -83,8 +87,15 @@ pub fn referenced_names(query: &Query) -> Vec<String> {
     let mut out = vec![];
     for s in &query.statements {
         match s {
-            Statement::Tabular(t) | Statement::Let { value: LetValue::Tabular(t), .. } => tabular(t, &mut out),
-            Statement::Let { value: LetValue::Scalar(e), .. } => {
+            Statement::Tabular(t)
+            | Statement::Let {
+                value: LetValue::Tabular(t),
+                ..
+            } => tabular(t, &mut out),
+            Statement::Let {
+                value: LetValue::Scalar(e),
+                ..
+            } => {
                 if let crate::ast::ExprKind::Column(n) = &e.kind {
                     out.push(n.clone());
                 }
@@ -123,7 +134,9 @@ impl<'a> Planner<'a> {
                     };
                     self.bindings.insert(name.name.clone(), binding);
                 }
-                Statement::Set { name, value } => self.set_option(&name.name, value.as_ref(), name.span)?,
+                Statement::Set { name, value } => {
+                    self.set_option(&name.name, value.as_ref(), name.span)?
+                }
                 Statement::Tabular(t) => results.push(self.tabular(t)?),
             }
         }
@@ -133,7 +146,10 @@ impl<'a> Planner<'a> {
                 span: None,
             });
         }
-        Ok(PlannedQuery { results, options: self.options })
+        Ok(PlannedQuery {
+            results,
+            options: self.options,
+        })
     }
 
     fn set_option(&mut self, name: &str, value: Option<&Literal>, span: Span) -> Result<()> {
@@ -142,11 +158,21 @@ impl<'a> Planner<'a> {
             "notruncation" => self.options.no_truncation = flag,
             "truncationmaxrecords" => match value {
                 Some(Literal::Long(n)) if *n > 0 => self.options.max_records = *n as usize,
-                _ => return Err(KqlError::semantic("truncationmaxrecords needs a positive number", span)),
+                _ => {
+                    return Err(KqlError::semantic(
+                        "truncationmaxrecords needs a positive number",
+                        span,
+                    ))
+                }
             },
             "truncationmaxsize" => match value {
                 Some(Literal::Long(n)) if *n > 0 => self.options.max_bytes = *n as usize,
-                _ => return Err(KqlError::semantic("truncationmaxsize needs a positive number", span)),
+                _ => {
+                    return Err(KqlError::semantic(
+                        "truncationmaxsize needs a positive number",
+                        span,
+                    ))
+                }
             },
             // Other client request properties are accepted and have no effect here.
             _ => {}
@@ -170,7 +196,10 @@ impl<'a> Planner<'a> {
     }
 
     pub(crate) fn now_literal(&self) -> DfExpr {
-        DfExpr::Literal(ScalarValue::TimestampMicrosecond(Some(self.now_micros), Some("UTC".into())), None)
+        DfExpr::Literal(
+            ScalarValue::TimestampMicrosecond(Some(self.now_micros), Some("UTC".into())),
+            None,
+        )
     }
 
     pub(crate) fn tabular(&mut self, t: &Tabular) -> Result<LogicalPlan> {
@@ -191,13 +220,21 @@ impl<'a> Planner<'a> {
                     format!(
                         "'{}' is not a table or a tabular let; tables: {}",
                         id.name,
-                        if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                     id.span,
                 )
             }),
             Source::Paren(inner) => self.tabular(inner),
-            Source::Datatable { columns, values, span } => self.datatable(columns, values, *span),
+            Source::Datatable {
+                columns,
+                values,
+                span,
+            } => self.datatable(columns, values, *span),
             Source::Print { columns, .. } => self.print(columns),
             Source::Union { tables, span } => {
                 let mut plans = vec![];
@@ -210,7 +247,8 @@ impl<'a> Planner<'a> {
     }
 
     pub(crate) fn bind_tabular(&mut self, name: &str, plan: LogicalPlan) {
-        self.bindings.insert(name.to_string(), Binding::Tabular(plan));
+        self.bindings
+            .insert(name.to_string(), Binding::Tabular(plan));
     }
 }
 

@@ -26,7 +26,9 @@ pub fn first_column(e: &Expr) -> Option<&str> {
 pub fn key_name(e: &Expr) -> Option<String> {
     match &e.kind {
         ExprKind::Column(n) => Some(n.clone()),
-        ExprKind::Call { name, args } if is_passthrough(&name.name) => args.first().and_then(key_name),
+        ExprKind::Call { name, args } if is_passthrough(&name.name) => {
+            args.first().and_then(key_name)
+        }
         _ => None,
     }
 }
@@ -35,8 +37,20 @@ pub fn key_name(e: &Expr) -> Option<String> {
 fn is_passthrough(f: &str) -> bool {
     matches!(
         f,
-        "bin" | "floor" | "bin_at" | "tostring" | "tolong" | "toint" | "toreal" | "todouble" | "todatetime"
-            | "startofday" | "startofhour" | "startofweek" | "startofmonth" | "startofyear"
+        "bin"
+            | "floor"
+            | "bin_at"
+            | "tostring"
+            | "tolong"
+            | "toint"
+            | "toreal"
+            | "todouble"
+            | "todatetime"
+            | "startofday"
+            | "startofhour"
+            | "startofweek"
+            | "startofmonth"
+            | "startofyear"
     )
 }
 

@@ -32,11 +32,14 @@ impl IntoResponse for KustoError {
         let status = self.err.status();
         let http = Http::from_u16(status.http_status()).unwrap_or(Http::INTERNAL_SERVER_ERROR);
         let mut message = self.err.to_string();
-        if matches!(self.err, ExplorerError::NotFound(_)) && !message.starts_with("Semantic error") {
+        if matches!(self.err, ExplorerError::NotFound(_)) && !message.starts_with("Semantic error")
+        {
             message = format!("Semantic error: {message}");
         }
         let kind = match &self.err {
-            ExplorerError::Kql { .. } if self.err.is_semantic() => "Kusto.Data.Exceptions.SemanticException",
+            ExplorerError::Kql { .. } if self.err.is_semantic() => {
+                "Kusto.Data.Exceptions.SemanticException"
+            }
             ExplorerError::Kql { .. } => "Kusto.Data.Exceptions.SyntaxException",
             _ => "Kusto.Data.Exceptions.KustoBadRequestException",
         };
@@ -53,8 +56,16 @@ impl IntoResponse for KustoError {
 }
 
 async fn run(state: &AppState, req: &KustoRequest) -> Result<Vec<ResultTable>, KustoError> {
-    let db = req.db.as_deref().filter(|d| !d.is_empty()).unwrap_or(DEFAULT_DATABASE);
-    state.explorer.execute(db, &req.csl).await.map_err(|err| KustoError { err })
+    let db = req
+        .db
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .unwrap_or(DEFAULT_DATABASE);
+    state
+        .explorer
+        .execute(db, &req.csl)
+        .await
+        .map_err(|err| KustoError { err })
 }
 
 fn v1_table(t: &ResultTable) -> Value {
@@ -69,18 +80,30 @@ fn v1_table(t: &ResultTable) -> Value {
     })
 }
 
-pub async fn v1_mgmt(State(state): State<AppState>, Json(req): Json<KustoRequest>) -> Result<Json<Value>, KustoError> {
+pub async fn v1_mgmt(
+    State(state): State<AppState>,
+    Json(req): Json<KustoRequest>,
+) -> Result<Json<Value>, KustoError> {
     let tables = run(&state, &req).await?;
-    Ok(Json(json!({"Tables": tables.iter().map(v1_table).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"Tables": tables.iter().map(v1_table).collect::<Vec<_>>()}),
+    ))
 }
 
-pub async fn v1_query(State(state): State<AppState>, Json(req): Json<KustoRequest>) -> Result<Json<Value>, KustoError> {
+pub async fn v1_query(
+    State(state): State<AppState>,
+    Json(req): Json<KustoRequest>,
+) -> Result<Json<Value>, KustoError> {
     v1_mgmt(State(state), Json(req)).await
 }
 
-pub async fn v2_query(State(state): State<AppState>, Json(req): Json<KustoRequest>) -> Result<Json<Value>, KustoError> {
+pub async fn v2_query(
+    State(state): State<AppState>,
+    Json(req): Json<KustoRequest>,
+) -> Result<Json<Value>, KustoError> {
     let tables = run(&state, &req).await?;
-    let mut frames = vec![json!({"FrameType": "DataSetHeader", "IsProgressive": false, "Version": "v2.0"})];
+    let mut frames =
+        vec![json!({"FrameType": "DataSetHeader", "IsProgressive": false, "Version": "v2.0"})];
     frames.push(json!({
         "FrameType": "DataTable", "TableId": 0, "TableKind": "QueryProperties", "TableName": "@ExtendedProperties",
         "Columns": [{"ColumnName": "TableId", "ColumnType": "int"}, {"ColumnName": "Key", "ColumnType": "string"}, {"ColumnName": "Value", "ColumnType": "dynamic"}],

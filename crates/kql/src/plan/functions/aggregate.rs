@@ -16,8 +16,22 @@ use crate::plan::Planner;
 pub fn is_aggregate(f: &str) -> bool {
     matches!(
         f,
-        "count" | "countif" | "sum" | "avg" | "min" | "max" | "dcount" | "make_list" | "make_set"
-            | "arg_max" | "arg_min" | "sumif" | "avgif" | "dcountif" | "any" | "take_any"
+        "count"
+            | "countif"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "dcount"
+            | "make_list"
+            | "make_set"
+            | "arg_max"
+            | "arg_min"
+            | "sumif"
+            | "avgif"
+            | "dcountif"
+            | "any"
+            | "take_any"
     )
 }
 
@@ -39,16 +53,29 @@ pub(crate) fn lower(
     span: Span,
 ) -> Result<Vec<AggOutput>> {
     let f = name.name.as_str();
-    let out_name = alias.map(str::to_string).unwrap_or_else(|| naming::aggregate_name(f, args));
+    let out_name = alias
+        .map(str::to_string)
+        .unwrap_or_else(|| naming::aggregate_name(f, args));
     let arity = |min: usize, max: usize| -> Result<()> {
         if (min..=max).contains(&args.len()) {
             Ok(())
         } else {
-            Err(KqlError::semantic(format!("{f}() expects {min} to {max} argument(s), got {}", args.len()), span))
+            Err(KqlError::semantic(
+                format!(
+                    "{f}() expects {min} to {max} argument(s), got {}",
+                    args.len()
+                ),
+                span,
+            ))
         }
     };
     let arg = |i: usize| p.expr(&args[i], schema);
-    let one = |e: DfExpr| Ok(vec![AggOutput { expr: e, name: out_name.clone() }]);
+    let one = |e: DfExpr| {
+        Ok(vec![AggOutput {
+            expr: e,
+            name: out_name.clone(),
+        }])
+    };
     match f {
         "count" => {
             if args.len() > 1 {
@@ -59,7 +86,10 @@ pub(crate) fn lower(
         "countif" => {
             arity(1, 1)?;
             let flag = when(arg(0)?, lit(1i64)).otherwise(lit(0i64)).map_err(df)?;
-            one(datafusion::functions::core::expr_fn::coalesce(vec![agg::sum(flag), lit(0i64)]))
+            one(datafusion::functions::core::expr_fn::coalesce(vec![
+                agg::sum(flag),
+                lit(0i64),
+            ]))
         }
         "sum" | "avg" | "min" | "max" | "dcount" | "any" | "take_any" => {
             arity(1, if f == "dcount" { 2 } else { 1 })?;
@@ -88,12 +118,19 @@ pub(crate) fn lower(
             arity(1, 2)?;
             let x = arg(0)?;
             let list = agg::array_agg(x.clone()).filter(x.is_not_null());
-            let list = if f == "make_set" { list.distinct() } else { list };
+            let list = if f == "make_set" {
+                list.distinct()
+            } else {
+                list
+            };
             one(list.build().map_err(df)?)
         }
         "arg_max" | "arg_min" => {
             if args.len() < 2 {
-                return Err(KqlError::semantic(format!("{f}() expects an expression and the columns to return"), span));
+                return Err(KqlError::semantic(
+                    format!("{f}() expects an expression and the columns to return"),
+                    span,
+                ));
             }
             let by = arg(0)?;
             let descending = f == "arg_max";
@@ -103,7 +140,11 @@ pub(crate) fn lower(
                 _ => naming::aggregate_name(if descending { "max" } else { "min" }, &args[..1]),
             };
             let mut outs = vec![AggOutput {
-                expr: if descending { agg::max(by.clone()) } else { agg::min(by.clone()) },
+                expr: if descending {
+                    agg::max(by.clone())
+                } else {
+                    agg::min(by.clone())
+                },
                 name: alias.map(str::to_string).unwrap_or(first_name.clone()),
             }];
             for a in &args[1..] {
@@ -115,20 +156,31 @@ pub(crate) fn lower(
                         .map(|c| (DfExpr::Column(c.clone()), c.name.clone()))
                         .collect(),
                     _ => {
-                        let name = naming::first_column(a).map(str::to_string).unwrap_or_else(|| "Column1".into());
+                        let name = naming::first_column(a)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| "Column1".into());
                         vec![(p.expr(a, schema)?, name)]
                     }
                 };
                 for (x, n) in cols {
-                    outs.push(AggOutput { expr: agg::first_value(x, order.clone()), name: n });
+                    outs.push(AggOutput {
+                        expr: agg::first_value(x, order.clone()),
+                        name: n,
+                    });
                 }
             }
             Ok(outs)
         }
-        _ => Err(KqlError::semantic(format!("unknown aggregate function '{f}'"), name.span)),
+        _ => Err(KqlError::semantic(
+            format!("unknown aggregate function '{f}'"),
+            name.span,
+        )),
     }
 }
 
 fn df(e: datafusion::error::DataFusionError) -> KqlError {
-    KqlError::Semantic { message: e.strip_backtrace(), span: None }
+    KqlError::Semantic {
+        message: e.strip_backtrace(),
+        span: None,
+    }
 }

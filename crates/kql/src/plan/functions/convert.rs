@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, DurationMicrosecondArray, StringArray, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, DurationMicrosecondType, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::array::{
+    Array, AsArray, DurationMicrosecondArray, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{
+    DataType, DurationMicrosecondType, TimeUnit, TimestampMicrosecondType,
+};
 use datafusion::logical_expr::{cast, create_udf, lit, try_cast, ColumnarValue, Expr, Volatility};
 
 use crate::types::KustoType;
@@ -114,9 +118,13 @@ fn parse_timespan_udf() -> datafusion::logical_expr::ScalarUDF {
         Arc::new(|args: &[ColumnarValue]| {
             let arrays = ColumnarValue::values_to_arrays(args)?;
             let a = arrays[0].as_string::<i32>();
-            let out = DurationMicrosecondArray::from_iter(
-                (0..a.len()).map(|i| if a.is_null(i) { None } else { parse_timespan(a.value(i)) }),
-            );
+            let out = DurationMicrosecondArray::from_iter((0..a.len()).map(|i| {
+                if a.is_null(i) {
+                    None
+                } else {
+                    parse_timespan(a.value(i))
+                }
+            }));
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     )

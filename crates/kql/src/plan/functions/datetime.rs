@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, DurationMicrosecondArray, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, DurationMicrosecondType, TimeUnit, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{
+    DataType, DurationMicrosecondType, TimeUnit, TimestampMicrosecondType,
+};
 use datafusion::logical_expr::{cast, create_udf, ColumnarValue, Expr, ScalarUDF, Volatility};
 
 use crate::types::KustoType;
@@ -21,7 +23,10 @@ pub fn bin(value: Expr, t: &DataType, size: Expr) -> Option<Expr> {
     let duration = DataType::Duration(TimeUnit::Microsecond);
     Some(match t {
         DataType::Timestamp(..) => bin_udf("kql_bin_datetime", KustoType::DateTime.arrow_type())
-            .call(vec![cast(value, KustoType::DateTime.arrow_type()), cast(size, duration)]),
+            .call(vec![
+                cast(value, KustoType::DateTime.arrow_type()),
+                cast(size, duration),
+            ]),
         DataType::Duration(_) => bin_udf("kql_bin_timespan", duration.clone())
             .call(vec![cast(value, duration.clone()), cast(size, duration)]),
         t if t.is_integer() => {
@@ -32,7 +37,9 @@ pub fn bin(value: Expr, t: &DataType, size: Expr) -> Option<Expr> {
         }
         t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => {
             let size = cast(size, DataType::Float64);
-            datafusion::functions::math::expr_fn::floor(cast(value, DataType::Float64) / size.clone()) * size
+            datafusion::functions::math::expr_fn::floor(
+                cast(value, DataType::Float64) / size.clone(),
+            ) * size
         }
         _ => return None,
     })
@@ -42,7 +49,10 @@ fn bin_udf(name: &str, value_type: DataType) -> ScalarUDF {
     let is_time = matches!(value_type, DataType::Timestamp(..));
     create_udf(
         name,
-        vec![value_type.clone(), DataType::Duration(TimeUnit::Microsecond)],
+        vec![
+            value_type.clone(),
+            DataType::Duration(TimeUnit::Microsecond),
+        ],
         value_type,
         Volatility::Immutable,
         Arc::new(move |args: &[ColumnarValue]| {

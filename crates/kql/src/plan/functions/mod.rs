@@ -23,7 +23,13 @@ use crate::error::{KqlError, Result};
 use crate::lexer::Span;
 use crate::types::KustoType;
 
-pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSchema, span: Span) -> Result<DfExpr> {
+pub(crate) fn call(
+    p: &Planner<'_>,
+    name: &Ident,
+    args: &[Expr],
+    schema: &DFSchema,
+    span: Span,
+) -> Result<DfExpr> {
     let f = name.name.as_str();
     if aggregate::is_aggregate(f) {
         return Err(KqlError::semantic(
@@ -35,8 +41,18 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
         if n.contains(&args.len()) {
             return Ok(());
         }
-        let want = if n.start() == n.end() { n.start().to_string() } else { format!("{} to {}", n.start(), n.end()) };
-        Err(KqlError::semantic(format!("function '{f}' expects {want} argument(s), got {}", args.len()), span))
+        let want = if n.start() == n.end() {
+            n.start().to_string()
+        } else {
+            format!("{} to {}", n.start(), n.end())
+        };
+        Err(KqlError::semantic(
+            format!(
+                "function '{f}' expects {want} argument(s), got {}",
+                args.len()
+            ),
+            span,
+        ))
     };
     let arg = |i: usize| -> Result<(DfExpr, DataType)> {
         let x = p.expr(&args[i], schema)?;
@@ -75,7 +91,10 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
         "isempty" | "isnotempty" => {
             arity(1..=1)?;
             let (x, t) = arg(0)?;
-            let empty = x.clone().is_null().or(convert::to_string(x, &t).eq(lit("")));
+            let empty = x
+                .clone()
+                .is_null()
+                .or(convert::to_string(x, &t).eq(lit("")));
             if f == "isempty" {
                 empty
             } else {
@@ -92,7 +111,10 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
         "strlen" => {
             arity(1..=1)?;
             let (x, t) = arg(0)?;
-            cast(uni_fn::character_length(convert::to_string(x, &t)), DataType::Int64)
+            cast(
+                uni_fn::character_length(convert::to_string(x, &t)),
+                DataType::Int64,
+            )
         }
         "tolower" | "toupper" => {
             arity(1..=1)?;
@@ -131,10 +153,13 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
             let (x, t) = arg(0)?;
             match (&t, target) {
                 // Kusto truncates reals toward zero when converting to integers.
-                (t, KustoType::Int | KustoType::Long) if t.is_floating() => {
-                    try_cast(datafusion::functions::math::expr_fn::trunc(vec![x]), target.arrow_type())
+                (t, KustoType::Int | KustoType::Long) if t.is_floating() => try_cast(
+                    datafusion::functions::math::expr_fn::trunc(vec![x]),
+                    target.arrow_type(),
+                ),
+                (DataType::Timestamp(..) | DataType::Duration(_), KustoType::Long) => {
+                    cast(x, DataType::Int64) * lit(10i64)
                 }
-                (DataType::Timestamp(..) | DataType::Duration(_), KustoType::Long) => cast(x, DataType::Int64) * lit(10i64),
                 _ => try_cast(x, target.arrow_type()),
             }
         }
@@ -153,12 +178,19 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
             let (x, t) = arg(0)?;
             let (size, _) = arg(1)?;
             datetime::bin(x, &t, size).ok_or_else(|| {
-                KqlError::semantic(format!("bin() cannot round a value of type {t}"), args[0].span)
+                KqlError::semantic(
+                    format!("bin() cannot round a value of type {t}"),
+                    args[0].span,
+                )
             })?
         }
         "coalesce" => {
             arity(1..=64)?;
-            core_fn::coalesce((0..args.len()).map(|i| arg(i).map(|a| a.0)).collect::<Result<Vec<_>>>()?)
+            core_fn::coalesce(
+                (0..args.len())
+                    .map(|i| arg(i).map(|a| a.0))
+                    .collect::<Result<Vec<_>>>()?,
+            )
         }
         "abs" => {
             arity(1..=1)?;
@@ -166,8 +198,15 @@ pub(crate) fn call(p: &Planner<'_>, name: &Ident, args: &[Expr], schema: &DFSche
         }
         "round" => {
             arity(1..=2)?;
-            let digits = if args.len() == 2 { arg(1)?.0 } else { lit(0i64) };
-            datafusion::functions::math::expr_fn::round(vec![cast(arg(0)?.0, DataType::Float64), digits])
+            let digits = if args.len() == 2 {
+                arg(1)?.0
+            } else {
+                lit(0i64)
+            };
+            datafusion::functions::math::expr_fn::round(vec![
+                cast(arg(0)?.0, DataType::Float64),
+                digits,
+            ])
         }
         _ => {
             return Err(KqlError::semantic(

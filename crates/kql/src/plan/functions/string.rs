@@ -31,7 +31,11 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
             let out: BooleanArray = (0..hay.len())
                 .map(|i| {
                     let h = if hay.is_null(i) { "" } else { hay.value(i) };
-                    let n = if needle.is_null(i) { "" } else { needle.value(i) };
+                    let n = if needle.is_null(i) {
+                        ""
+                    } else {
+                        needle.value(i)
+                    };
                     Some(if case_sensitive {
                         test(h, n)
                     } else {
@@ -60,8 +64,14 @@ fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> boo
     while let Some(i) = hay[from..].find(needle) {
         let s = from + i;
         let e = s + needle.len();
-        let before_ok = !before || !starts_term || hay[..s].chars().next_back().is_none_or(|c| !is_term_char(c));
-        let after_ok = !after || !ends_term || hay[e..].chars().next().is_none_or(|c| !is_term_char(c));
+        let before_ok = !before
+            || !starts_term
+            || hay[..s]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_term_char(c));
+        let after_ok =
+            !after || !ends_term || hay[e..].chars().next().is_none_or(|c| !is_term_char(c));
         if before_ok && after_ok {
             return true;
         }

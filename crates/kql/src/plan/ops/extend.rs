@@ -10,14 +10,24 @@ use crate::plan::naming::ColumnNamer;
 use crate::plan::{builder, df, Planner};
 
 impl Planner<'_> {
-    pub(crate) fn extend(&mut self, mut plan: LogicalPlan, cols: &[NamedExpr], span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn extend(
+        &mut self,
+        mut plan: LogicalPlan,
+        cols: &[NamedExpr],
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let mut namer = ColumnNamer::default();
         // One projection per new column, so a later column can use an earlier one.
         for c in cols {
             let schema = plan.schema().clone();
             let mut out: Vec<(String, DfExpr)> = schema
                 .iter()
-                .map(|(q, f)| (f.name().clone(), DfExpr::Column(Column::new(q.cloned(), f.name()))))
+                .map(|(q, f)| {
+                    (
+                        f.name().clone(),
+                        DfExpr::Column(Column::new(q.cloned(), f.name())),
+                    )
+                })
                 .collect();
             let x = self.expr(&c.expr, &schema)?;
             let name = match (&c.name, &c.expr.kind) {

@@ -22,7 +22,9 @@ impl Planner<'_> {
             OperatorKind::Project(cols) => self.project(plan, cols, op.span),
             OperatorKind::ProjectAway(cols) => self.project_away(plan, cols, op.span),
             OperatorKind::Extend(cols) => self.extend(plan, cols, op.span),
-            OperatorKind::Summarize { aggregates, by } => self.summarize(plan, aggregates, by, op.span),
+            OperatorKind::Summarize { aggregates, by } => {
+                self.summarize(plan, aggregates, by, op.span)
+            }
             OperatorKind::Count => self.count(plan, op.span),
             OperatorKind::Take(n) => self.take(plan, n, op.span),
             OperatorKind::Top { count, by } => self.top(plan, count, by, op.span),

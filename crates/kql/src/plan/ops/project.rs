@@ -10,7 +10,12 @@ use crate::plan::naming::ColumnNamer;
 use crate::plan::{builder, df, Planner};
 
 impl Planner<'_> {
-    pub(crate) fn project(&mut self, plan: LogicalPlan, cols: &[NamedExpr], span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn project(
+        &mut self,
+        plan: LogicalPlan,
+        cols: &[NamedExpr],
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let mut exprs: Vec<DfExpr> = vec![];
         let mut names: Vec<String> = vec![];
         let mut namer = ColumnNamer::default();
@@ -21,11 +26,17 @@ impl Planner<'_> {
                 (None, ExprKind::Column(n)) => n.clone(),
                 (None, _) => {
                     let schema = plan.schema().clone();
-                    namer.next_name(&|n| schema.fields().iter().any(|f| f.name() == n) || names.iter().any(|x| x == n))
+                    namer.next_name(&|n| {
+                        schema.fields().iter().any(|f| f.name() == n)
+                            || names.iter().any(|x| x == n)
+                    })
                 }
             };
             if names.contains(&name) {
-                return Err(KqlError::semantic(format!("column '{name}' is projected twice"), c.expr.span));
+                return Err(KqlError::semantic(
+                    format!("column '{name}' is projected twice"),
+                    c.expr.span,
+                ));
             }
             names.push(name.clone());
             exprs.push(x.alias(name));
@@ -33,11 +44,19 @@ impl Planner<'_> {
         df(builder(plan).project(exprs).and_then(|b| b.build()), span)
     }
 
-    pub(crate) fn project_away(&mut self, plan: LogicalPlan, cols: &[Ident], span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn project_away(
+        &mut self,
+        plan: LogicalPlan,
+        cols: &[Ident],
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let schema = plan.schema().clone();
         for c in cols {
             if !schema.fields().iter().any(|f| f.name() == &c.name) {
-                return Err(KqlError::semantic(format!("project-away: no column named '{}'", c.name), c.span));
+                return Err(KqlError::semantic(
+                    format!("project-away: no column named '{}'", c.name),
+                    c.span,
+                ));
             }
         }
         let keep: Vec<DfExpr> = schema

@@ -10,11 +10,20 @@ use crate::plan::{df, Planner};
 use crate::types::KustoType;
 
 impl Planner<'_> {
-    pub(crate) fn datatable(&mut self, columns: &[(Ident, KustoType)], values: &[Expr], span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn datatable(
+        &mut self,
+        columns: &[(Ident, KustoType)],
+        values: &[Expr],
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let width = columns.len();
-        if values.len() % width != 0 {
+        if !values.len().is_multiple_of(width) {
             return Err(KqlError::semantic(
-                format!("datatable has {} columns but {} values, which is not a whole number of rows", width, values.len()),
+                format!(
+                    "datatable has {} columns but {} values, which is not a whole number of rows",
+                    width,
+                    values.len()
+                ),
                 span,
             ));
         }
@@ -31,15 +40,29 @@ impl Planner<'_> {
         if rows.is_empty() {
             // A datatable with no rows still has its schema.
             let schema = crate::types::arrow_schema(
-                &columns.iter().map(|(n, t)| crate::types::ColumnDef { name: n.name.clone(), ty: *t }).collect::<Vec<_>>(),
+                &columns
+                    .iter()
+                    .map(|(n, t)| crate::types::ColumnDef {
+                        name: n.name.clone(),
+                        ty: *t,
+                    })
+                    .collect::<Vec<_>>(),
             );
-            let df_schema = df(datafusion::common::DFSchema::try_from(schema.as_ref().clone()), span)?;
-            return Ok(LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
-                produce_one_row: false,
-                schema: std::sync::Arc::new(df_schema),
-            }));
+            let df_schema = df(
+                datafusion::common::DFSchema::try_from(schema.as_ref().clone()),
+                span,
+            )?;
+            return Ok(LogicalPlan::EmptyRelation(
+                datafusion::logical_expr::EmptyRelation {
+                    produce_one_row: false,
+                    schema: std::sync::Arc::new(df_schema),
+                },
+            ));
         }
-        let values = df(LogicalPlanBuilder::values(rows).and_then(|b| b.build()), span)?;
+        let values = df(
+            LogicalPlanBuilder::values(rows).and_then(|b| b.build()),
+            span,
+        )?;
         let exprs: Vec<DfExpr> = values
             .schema()
             .columns()
@@ -47,7 +70,12 @@ impl Planner<'_> {
             .zip(columns)
             .map(|(c, (name, _))| DfExpr::Column(c).alias(name.name.clone()))
             .collect();
-        df(LogicalPlanBuilder::from(values).project(exprs).and_then(|b| b.build()), span)
+        df(
+            LogicalPlanBuilder::from(values)
+                .project(exprs)
+                .and_then(|b| b.build()),
+            span,
+        )
     }
 
     pub(crate) fn print(&mut self, columns: &[NamedExpr]) -> Result<LogicalPlan> {
@@ -62,7 +90,12 @@ impl Planner<'_> {
             exprs.push(x.alias(name));
         }
         let span = columns.first().map(|c| c.expr.span).unwrap_or_default();
-        df(LogicalPlanBuilder::empty(true).project(exprs).and_then(|b| b.build()), span)
+        df(
+            LogicalPlanBuilder::empty(true)
+                .project(exprs)
+                .and_then(|b| b.build()),
+            span,
+        )
     }
 }
 

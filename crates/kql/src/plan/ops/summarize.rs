@@ -27,10 +27,14 @@ impl Planner<'_> {
         for k in by {
             let name = match &k.name {
                 Some(n) => n.name.clone(),
-                None => key_name(&k.expr).unwrap_or_else(|| namer.next_name(&|n| key_names.iter().any(|k| k == n))),
+                None => key_name(&k.expr)
+                    .unwrap_or_else(|| namer.next_name(&|n| key_names.iter().any(|k| k == n))),
             };
             if key_names.contains(&name) {
-                return Err(KqlError::semantic(format!("summarize: '{name}' appears twice in 'by'"), k.expr.span));
+                return Err(KqlError::semantic(
+                    format!("summarize: '{name}' appears twice in 'by'"),
+                    k.expr.span,
+                ));
             }
             group_exprs.push(self.expr(&k.expr, &schema)?.alias(name.clone()));
             key_names.push(name);
@@ -44,9 +48,14 @@ impl Planner<'_> {
             match &a.expr.kind {
                 ExprKind::Call { name, args } if is_aggregate(&name.name) => {
                     let alias = a.name.as_ref().map(|n| n.name.as_str());
-                    for out in aggregate::lower(self, name, args, &schema, alias, &key_names, a.expr.span)? {
+                    for out in
+                        aggregate::lower(self, name, args, &schema, alias, &key_names, a.expr.span)?
+                    {
                         agg_exprs.push(out.expr.alias(out.name.clone()));
-                        finals.push((out.name.clone(), Final::Ready(DfExpr::Column(Column::from_name(out.name)))));
+                        finals.push((
+                            out.name.clone(),
+                            Final::Ready(DfExpr::Column(Column::from_name(out.name))),
+                        ));
                     }
                 }
                 _ => {
@@ -59,28 +68,52 @@ impl Planner<'_> {
                         ));
                     }
                     for (hidden_name, call_name, args, call_span) in calls {
-                        for out in aggregate::lower(self, &call_name, &args, &schema, Some(&hidden_name), &key_names, call_span)? {
+                        for out in aggregate::lower(
+                            self,
+                            &call_name,
+                            &args,
+                            &schema,
+                            Some(&hidden_name),
+                            &key_names,
+                            call_span,
+                        )? {
                             agg_exprs.push(out.expr.alias(out.name));
                         }
                     }
                     let name = match &a.name {
                         Some(n) => n.name.clone(),
-                        None => namer.next_name(&|n| key_names.iter().chain(finals.iter().map(|f| &f.0)).any(|k| k == n)),
+                        None => namer.next_name(&|n| {
+                            key_names
+                                .iter()
+                                .chain(finals.iter().map(|f| &f.0))
+                                .any(|k| k == n)
+                        }),
                     };
                     finals.push((name, Final::Outer(rewritten)));
                 }
             }
         }
-        let aggregated = df(builder(plan).aggregate(group_exprs, agg_exprs).and_then(|b| b.build()), span)?;
+        let aggregated = df(
+            builder(plan)
+                .aggregate(group_exprs, agg_exprs)
+                .and_then(|b| b.build()),
+            span,
+        )?;
         let agg_schema = aggregated.schema().clone();
         let mut seen: Vec<&str> = key_names.iter().map(|s| s.as_str()).collect();
         for (n, _) in &finals {
             if seen.contains(&n.as_str()) {
-                return Err(KqlError::semantic(format!("summarize: column '{n}' is produced twice; name one of them"), span));
+                return Err(KqlError::semantic(
+                    format!("summarize: column '{n}' is produced twice; name one of them"),
+                    span,
+                ));
             }
             seen.push(n);
         }
-        let mut exprs: Vec<DfExpr> = key_names.iter().map(|k| DfExpr::Column(Column::from_name(k.clone()))).collect();
+        let mut exprs: Vec<DfExpr> = key_names
+            .iter()
+            .map(|k| DfExpr::Column(Column::from_name(k.clone())))
+            .collect();
         for (n, f) in finals {
             let x = match f {
                 Final::Ready(x) => x,
@@ -88,12 +121,22 @@ impl Planner<'_> {
             };
             exprs.push(x.alias(n));
         }
-        df(builder(aggregated).project(exprs).and_then(|b| b.build()), span)
+        df(
+            builder(aggregated).project(exprs).and_then(|b| b.build()),
+            span,
+        )
     }
 
     pub(crate) fn count(&mut self, plan: LogicalPlan, span: Span) -> Result<LogicalPlan> {
-        let count = datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1i64)).alias("Count");
-        df(builder(plan).aggregate(Vec::<DfExpr>::new(), vec![count]).and_then(|b| b.build()), span)
+        let count =
+            datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1i64))
+                .alias("Count");
+        df(
+            builder(plan)
+                .aggregate(Vec::<DfExpr>::new(), vec![count])
+                .and_then(|b| b.build()),
+            span,
+        )
     }
 }
 
@@ -115,7 +158,10 @@ fn extract_aggregates(e: &Expr, calls: &mut Vec<ExtractedCall>, hidden: &mut usi
         }
         ExprKind::Call { name, args } => ExprKind::Call {
             name: name.clone(),
-            args: args.iter().map(|a| extract_aggregates(a, calls, hidden)).collect(),
+            args: args
+                .iter()
+                .map(|a| extract_aggregates(a, calls, hidden))
+                .collect(),
         },
         ExprKind::Binary { op, left, right } => ExprKind::Binary {
             op: *op,
