@@ -32,6 +32,26 @@ impl Explorer {
         Ok(out)
     }
 
+    /// Runs a query and returns its physical plan annotated with execution metrics
+    /// (rows, time, and the Delta scan's `count_files_scanned`), for diagnosing pruning.
+    pub async fn explain_analyze(&self, db: &str, text: &str) -> Result<String> {
+        let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
+        let mut tables = Tables::new();
+        for name in referenced_names(&query) {
+            if let Some(t) = self.table_if_exists(db, &name) {
+                tables.insert(name, t.plan().await?);
+            }
+        }
+        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, text))?;
+        let plan = planned.results.into_iter().next_back().expect("planner returns a result");
+        let physical = self.ctx.execute_logical_plan(plan).await?.create_physical_plan().await?;
+        datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await?;
+        let text = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref())
+            .indent(true)
+            .to_string();
+        Ok(text)
+    }
+
     /// Runs `| operators` over a command's result (`.show tables | where ...`).
     pub(crate) async fn pipe_result(
         &self,

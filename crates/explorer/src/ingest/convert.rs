@@ -211,6 +211,7 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
                 .iter()
                 .map(|v| match v {
                     None | Some(Value::Null) => None,
+                    Some(Value::String(s)) if s.is_empty() => None,
                     Some(x) => Some(to_dynamic(x)),
                 })
                 .collect::<StringArray>(),
