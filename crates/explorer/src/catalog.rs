@@ -63,6 +63,8 @@ pub struct Policies {
     pub streaming_ingestion: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingestion_conversion: Option<serde_json::Value>,
 }
 
 impl TableMeta {

@@ -275,6 +275,23 @@ impl Explorer {
         }
     }
 
+    /// Whether the table (or its database) rejects records whose values do not convert.
+    pub fn strict_conversion(&self, db: &str, table: &str) -> bool {
+        let cat = self.catalog.lock().expect("catalog lock");
+        let table_policy = cat
+            .table(db, table)
+            .ok()
+            .and_then(|t| t.policies.ingestion_conversion.clone());
+        let db_policy = cat
+            .database(db)
+            .ok()
+            .and_then(|d| d.policies.ingestion_conversion.clone());
+        table_policy
+            .or(db_policy)
+            .and_then(|v| v["Strict"].as_bool())
+            .unwrap_or(false)
+    }
+
     /// The effective retention policy of a table (table, else database, else default).
     pub fn retention_policy(&self, db: &str, table: &str) -> crate::policy::RetentionPolicy {
         let cat = self.catalog.lock().expect("catalog lock");

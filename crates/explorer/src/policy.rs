@@ -170,6 +170,30 @@ pub fn streaming_from_json(v: &Value) -> Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// Eddy's ingestion conversion policy: `{"Strict": bool}`. Kusto turns a value that does
+/// not convert into null; with `Strict` the record goes to the ingestion failures instead.
+pub fn conversion_from_json(v: &Value) -> Result<Value> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("the ingestion conversion policy must be a JSON object"))?;
+    let mut strict = false;
+    for (k, val) in obj {
+        match k.as_str() {
+            "Strict" => {
+                strict = val
+                    .as_bool()
+                    .ok_or_else(|| bad("Strict must be true or false"))?
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown ingestion conversion property '{other}'; the property is Strict"
+                )))
+            }
+        }
+    }
+    Ok(json!({ "Strict": strict }))
+}
+
 /// Merges `update` into `base` (for `.alter-merge`).
 pub fn merge(base: Option<&Value>, update: &Value) -> Value {
     let mut out = base

@@ -42,13 +42,26 @@ impl Explorer {
                 tables.insert(name, t.plan().await?);
             }
         }
-        let planned = Planner::new(&tables).plan_query(&query).map_err(|e| ExplorerError::kql(e, text))?;
-        let plan = planned.results.into_iter().next_back().expect("planner returns a result");
-        let physical = self.ctx.execute_logical_plan(plan).await?.create_physical_plan().await?;
+        let planned = Planner::new(&tables)
+            .plan_query(&query)
+            .map_err(|e| ExplorerError::kql(e, text))?;
+        let plan = planned
+            .results
+            .into_iter()
+            .next_back()
+            .expect("planner returns a result");
+        let physical = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await?
+            .create_physical_plan()
+            .await?;
         datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await?;
-        let text = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref())
-            .indent(true)
-            .to_string();
+        let text = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            physical.as_ref(),
+        )
+        .indent(true)
+        .to_string();
         Ok(text)
     }
 

@@ -132,6 +132,8 @@ pub enum PolicyKind {
     IngestionBatching,
     StreamingIngestion,
     Retention,
+    /// Eddy's own: `{"Strict": true}` rejects records whose values do not convert.
+    IngestionConversion,
 }
 
 impl PolicyKind {
@@ -140,6 +142,7 @@ impl PolicyKind {
             "ingestionbatching" => PolicyKind::IngestionBatching,
             "streamingingestion" => PolicyKind::StreamingIngestion,
             "retention" => PolicyKind::Retention,
+            "ingestionconversion" => PolicyKind::IngestionConversion,
             _ => return None,
         })
     }
@@ -150,6 +153,7 @@ impl PolicyKind {
             PolicyKind::IngestionBatching => "IngestionBatchingPolicy",
             PolicyKind::StreamingIngestion => "StreamingIngestionPolicy",
             PolicyKind::Retention => "RetentionPolicy",
+            PolicyKind::IngestionConversion => "IngestionConversionPolicy",
         }
     }
 }

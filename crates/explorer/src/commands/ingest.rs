@@ -88,8 +88,8 @@ impl Explorer {
         let outcome = self.ingest_inner(db, table, data, props, source, op).await;
         let status = match &outcome {
             Ok(r) => Ok(format!(
-                "{} rows from {source}; {} records failed",
-                r.rows, r.failed_records
+                "{} rows from {source}; {} records failed; {} values did not convert and became null",
+                r.rows, r.failed_records, r.conversion_failures
             )),
             Err(e) => Err(e.to_string()),
         };
@@ -127,6 +127,7 @@ impl Explorer {
             mapping: mapping.as_ref(),
             ignore_first_record: props.ignore_first_record,
             source,
+            strict: self.strict_conversion(db, table),
         };
         let parsed = ingest::parse(&req, data)?;
         for f in &parsed.failures {

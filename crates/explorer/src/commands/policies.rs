@@ -15,6 +15,7 @@ fn slot(p: &mut Policies, kind: PolicyKind) -> &mut Option<Value> {
         PolicyKind::IngestionBatching => &mut p.ingestion_batching,
         PolicyKind::StreamingIngestion => &mut p.streaming_ingestion,
         PolicyKind::Retention => &mut p.retention,
+        PolicyKind::IngestionConversion => &mut p.ingestion_conversion,
     }
 }
 
@@ -24,6 +25,7 @@ fn normalize(kind: PolicyKind, v: &Value) -> Result<Value> {
         PolicyKind::IngestionBatching => BatchingPolicy::from_json(v)?.to_json(),
         PolicyKind::Retention => RetentionPolicy::from_json(v)?.to_json(),
         PolicyKind::StreamingIngestion => policy::streaming_from_json(v)?,
+        PolicyKind::IngestionConversion => policy::conversion_from_json(v)?,
     })
 }
 

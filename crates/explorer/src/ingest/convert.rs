@@ -19,7 +19,8 @@ pub struct Converted {
     pub failed: u64,
 }
 
-fn present(v: &Option<Value>) -> Option<&Value> {
+/// The value of a cell that holds something (not missing, null or empty text).
+pub(crate) fn present(v: &Option<Value>) -> Option<&Value> {
     match v {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,

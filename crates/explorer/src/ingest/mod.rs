@@ -12,6 +12,7 @@ mod parquet;
 
 use std::io::Read;
 
+use datafusion::arrow::array::Array;
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_kql::command::MappingKind;
 use eddy_kql::types::{arrow_schema, ColumnDef};
@@ -82,6 +83,9 @@ pub struct Request<'a> {
     pub ignore_first_record: bool,
     /// Source name for failures and the `SourceLocation` transform.
     pub source: &'a str,
+    /// A value that does not convert rejects its record (to the failures) instead of
+    /// becoming null.
+    pub strict: bool,
 }
 
 pub struct Parsed {
@@ -132,9 +136,11 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         Format::Avro => {
             let data = decompress(data)?;
             let (records, failures) = avro::records(&data);
+            let positions = positions(&records, "record");
             return finish(
                 req,
                 rows_from_json(req, records),
+                positions,
                 failures,
                 data.len() as u64,
             );
@@ -151,35 +157,59 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
             } else {
                 json::multi(&text)
             };
-            let records = records
+            let records: Vec<(u64, Value)> = records
                 .into_iter()
                 .skip(req.ignore_first_record as usize)
                 .collect();
-            finish(req, rows_from_json(req, records), failures, raw_bytes)
+            let unit = if req.format == Format::Json {
+                "line"
+            } else {
+                "record"
+            };
+            let positions = positions(&records, unit);
+            finish(
+                req,
+                rows_from_json(req, records),
+                positions,
+                failures,
+                raw_bytes,
+            )
         }
         Format::Csv(sep) => {
             let (records, mut failures) = csv::records(&text, sep);
             let mut rows = vec![];
+            let mut positions = vec![];
             for (line, fields) in records.into_iter().skip(req.ignore_first_record as usize) {
                 match csv_row(req, line, fields) {
-                    Ok(r) => rows.push(r),
+                    Ok(r) => {
+                        rows.push(r);
+                        positions.push(format!("line {line}"));
+                    }
                     Err(f) => failures.push(f),
                 }
             }
-            finish(req, rows, failures, raw_bytes)
+            finish(req, rows, positions, failures, raw_bytes)
         }
         Format::Txt => {
-            let rows = text
+            let lines: Vec<(usize, &str)> = text
                 .lines()
                 .enumerate()
                 .skip(req.ignore_first_record as usize)
-                .map(|(i, l)| single_column_row(req, l, i as u64 + 1))
                 .collect();
-            finish(req, rows, vec![], raw_bytes)
+            let positions = lines
+                .iter()
+                .map(|(i, _)| format!("line {}", i + 1))
+                .collect();
+            let rows = lines
+                .iter()
+                .map(|(_, l)| single_column_row(req, l))
+                .collect();
+            finish(req, rows, positions, vec![], raw_bytes)
         }
         Format::Raw => finish(
             req,
-            vec![single_column_row(req, &text, 1)],
+            vec![single_column_row(req, &text)],
+            vec!["line 1".into()],
             vec![],
             raw_bytes,
         ),
@@ -189,7 +219,11 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
 
 type Row = Vec<Option<Value>>;
 
-fn single_column_row(req: &Request<'_>, text: &str, _line: u64) -> Row {
+fn positions(records: &[(u64, Value)], unit: &str) -> Vec<String> {
+    records.iter().map(|(n, _)| format!("{unit} {n}")).collect()
+}
+
+fn single_column_row(req: &Request<'_>, text: &str) -> Row {
     let mut row = vec![None; req.columns.len()];
     if let Some(first) = row.first_mut() {
         *first = Some(Value::String(text.to_string()));
@@ -345,23 +379,64 @@ fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, Rec
 fn finish(
     req: &Request<'_>,
     rows: Vec<Row>,
-    failures: Vec<RecordFailure>,
+    positions: Vec<String>,
+    mut failures: Vec<RecordFailure>,
     raw_bytes: u64,
 ) -> Result<Parsed> {
     let schema = arrow_schema(req.columns);
     let mut arrays = vec![];
     let mut conversion_failures = 0;
+    // Rows with a value that did not convert, and the first column it happened in.
+    let mut bad_rows: Vec<Option<usize>> = vec![None; rows.len()];
     for (i, c) in req.columns.iter().enumerate() {
         let cells: Vec<Option<Value>> = rows.iter().map(|r| r[i].clone()).collect();
         let converted = convert::column(c.ty, &cells);
+        if converted.failed > 0 {
+            for (r, cell) in cells.iter().enumerate() {
+                if convert::present(cell).is_some()
+                    && converted.array.is_null(r)
+                    && bad_rows[r].is_none()
+                {
+                    bad_rows[r] = Some(i);
+                }
+            }
+        }
         conversion_failures += converted.failed;
         arrays.push(converted.array);
     }
-    let batch = if rows.is_empty() {
+    let mut batch = if rows.is_empty() {
         RecordBatch::new_empty(schema)
     } else {
         RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))?
     };
+    if req.strict && bad_rows.iter().any(Option::is_some) {
+        for (r, bad) in bad_rows.iter().enumerate() {
+            let Some(col) = bad else { continue };
+            let c = &req.columns[*col];
+            let record: serde_json::Map<String, Value> = req
+                .columns
+                .iter()
+                .zip(&rows[r])
+                .map(|(c, v)| (c.name.clone(), v.clone().unwrap_or(Value::Null)))
+                .collect();
+            failures.push(RecordFailure {
+                position: positions.get(r).cloned().unwrap_or_default(),
+                payload: truncate_payload(&Value::Object(record).to_string()),
+                code: "BadRequest_TypeConversion",
+                message: format!(
+                    "column '{}' ({}) cannot hold {}; the table's ingestion conversion policy is strict",
+                    c.name,
+                    c.ty,
+                    rows[r][*col].as_ref().map(|v| v.to_string()).unwrap_or_default()
+                ),
+            });
+        }
+        let keep: datafusion::arrow::array::BooleanArray =
+            bad_rows.iter().map(|b| Some(b.is_none())).collect();
+        batch = datafusion::arrow::compute::filter_record_batch(&batch, &keep)
+            .map_err(|e| ExplorerError::Execution(e.to_string()))?;
+        conversion_failures = 0;
+    }
     Ok(Parsed {
         batch,
         failures,

@@ -288,11 +288,14 @@ impl Table {
             let c = Expr::Column(Column::new(q.cloned(), sf.name()));
             let converted = match (sf.data_type(), f.data_type()) {
                 (a, b) if a == b => c,
-                (DataType::Int64, DataType::Duration(_)) => cast(cast(c, DataType::Int64), f.data_type().clone()),
+                (DataType::Int64, DataType::Duration(_)) => {
+                    cast(cast(c, DataType::Int64), f.data_type().clone())
+                }
                 _ => cast(c, f.data_type().clone()),
             };
             // Keep the Kusto type (guid, dynamic, timespan) that only metadata tells.
-            let metadata = (!f.metadata().is_empty()).then(|| datafusion::common::metadata::FieldMetadata::from(f.as_ref()));
+            let metadata = (!f.metadata().is_empty())
+                .then(|| datafusion::common::metadata::FieldMetadata::from(f.as_ref()));
             exprs.push(converted.alias_with_metadata(f.name(), metadata));
         }
         let mut plan = scan.project(exprs)?;

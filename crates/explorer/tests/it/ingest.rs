@@ -294,3 +294,57 @@ async fn a_wrong_mapping_name_is_an_error_naming_the_mappings() {
         "the failed ingestion is recorded too"
     );
 }
+
+#[tokio::test]
+async fn values_that_do_not_convert_become_null_or_with_a_strict_table_go_to_failures() {
+    let env = Env::new().await;
+    env.run(".create table V (n:long, t:datetime, s:string)")
+        .await;
+    env.run(
+        ".ingest inline into table V <|\n1,2024-01-01,a\nnot-a-number,2024-01-02,b\n3,yesterday,c",
+    )
+    .await;
+    assert_eq!(
+        env.rows("V | where isnull(n) or isnull(t) | count").await,
+        vec![vec![json!(2)]]
+    );
+    let ops = env
+        .rows(".show operations | where Operation == 'DataIngestPull' | project Status")
+        .await;
+    assert!(
+        ops[0][0]
+            .as_str()
+            .unwrap()
+            .contains("2 values did not convert"),
+        "{ops:?}"
+    );
+    assert!(
+        failures(&env).await.is_empty(),
+        "lenient by default, as in Kusto"
+    );
+
+    env.run(r#".alter table V policy ingestionconversion '{"Strict": true}'"#)
+        .await;
+    env.run(".ingest inline into table V <|\n4,2024-01-04,d\nfive,2024-01-05,e")
+        .await;
+    assert_eq!(
+        env.rows("V | where n == 4 | count").await,
+        vec![vec![json!(1)]]
+    );
+    assert_eq!(
+        env.rows("V | where s == 'e' | count").await,
+        vec![vec![json!(0)]]
+    );
+    let f = failures(&env).await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str()),
+        ("BadRequest_TypeConversion", "line 2")
+    );
+    assert!(
+        f[0].3.contains("column 'n' (long) cannot hold \"five\""),
+        "{}",
+        f[0].3
+    );
+    assert!(f[0].2.contains("\"s\":\"e\""), "{}", f[0].2);
+}

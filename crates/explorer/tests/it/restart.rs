@@ -60,8 +60,21 @@ async fn hot_rows_survive_a_crash_and_sealing_does_not_double_them() {
     x.seal_all().await.unwrap();
     assert_eq!(count(&x, "R").await, json!(3));
     // Sealed timespans (stored as microseconds) and dynamics read back as they went in.
-    let sealed = x.execute(DEFAULT_DATABASE, "R | where a <= 2 | order by a asc | project d, y").await.unwrap().remove(0);
-    assert_eq!(sealed.rows, vec![vec![json!("01:00:00"), json!({"k": 1})], vec![json!("00:00:01.5000000"), json!(null)]]);
+    let sealed = x
+        .execute(
+            DEFAULT_DATABASE,
+            "R | where a <= 2 | order by a asc | project d, y",
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        sealed.rows,
+        vec![
+            vec![json!("01:00:00"), json!({"k": 1})],
+            vec![json!("00:00:01.5000000"), json!(null)]
+        ]
+    );
     assert_eq!(sealed.columns[0].ty, eddy_kql::types::KustoType::Timespan);
     assert_eq!(sealed.columns[1].ty, eddy_kql::types::KustoType::Dynamic);
     drop(x);
@@ -208,9 +221,21 @@ async fn time_filters_prune_sealed_files_by_statistics() {
         env.run(&format!(".ingest inline into table P <|\n2024-01-0{day}T01:00:00Z,{day}\n2024-01-0{day}T02:00:00Z,{day}")).await;
         env.explorer.seal_all().await.unwrap();
     }
-    env.run(".ingest inline into table P <|\n2024-01-02T03:00:00Z,9").await;
+    env.run(".ingest inline into table P <|\n2024-01-02T03:00:00Z,9")
+        .await;
     let q = "P | where At >= datetime(2024-01-02) and At < datetime(2024-01-03) | summarize sum(v)";
-    assert_eq!(env.rows(q).await, vec![vec![json!(13)]], "sealed and hot rows together");
-    let plan = env.explorer.explain_analyze(DEFAULT_DATABASE, q).await.unwrap();
-    assert!(plan.contains("count_files_scanned=1"), "only the 2024-01-02 file is read:\n{plan}");
+    assert_eq!(
+        env.rows(q).await,
+        vec![vec![json!(13)]],
+        "sealed and hot rows together"
+    );
+    let plan = env
+        .explorer
+        .explain_analyze(DEFAULT_DATABASE, q)
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("count_files_scanned=1"),
+        "only the 2024-01-02 file is read:\n{plan}"
+    );
 }

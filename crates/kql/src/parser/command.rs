@@ -160,7 +160,7 @@ impl Parser<'_> {
         }
         Err(KqlError::syntax(
             format!(
-                "expected a policy kind (ingestionbatching, streamingingestion, retention), found {}",
+                "expected a policy kind (ingestionbatching, streamingingestion, retention, ingestionconversion), found {}",
                 t.tok.describe()
             ),
             t.span,
