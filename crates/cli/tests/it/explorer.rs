@@ -131,6 +131,33 @@ async fn errors_show_a_caret_and_embedded_mode_works() {
     run(".create table E (s:string)");
     run(".ingest inline into table E <|\nhello");
     assert!(run("E").contains("hello"));
+
+    // The prompt: a trailing backslash continues a line; entries go to the history file.
+    use std::io::Write;
+    let mut child = std::process::Command::new(EDDY)
+        .args(["query", "--data-dir"])
+        .arg(other.path())
+        .env("HOME", other.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"E\\\n| count\nprint x = 41 + 1\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("Count\n-----\n1\n") && text.contains("x\n--\n42\n"),
+        "{text}"
+    );
+    let history = std::fs::read_to_string(other.path().join(".eddy_history")).unwrap();
+    assert!(history.contains("print x = 41 + 1"), "{history}");
 }
 
 fn python_has(modules: &str) -> bool {
