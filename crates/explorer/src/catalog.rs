@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use eddy_kql::command::PolicyKind;
 use eddy_kql::types::{ColumnDef, KustoType};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,17 @@ pub struct Policies {
     pub retention: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingestion_conversion: Option<serde_json::Value>,
+}
+
+impl Policies {
+    pub fn get(&self, kind: PolicyKind) -> Option<&serde_json::Value> {
+        match kind {
+            PolicyKind::IngestionBatching => self.ingestion_batching.as_ref(),
+            PolicyKind::StreamingIngestion => self.streaming_ingestion.as_ref(),
+            PolicyKind::Retention => self.retention.as_ref(),
+            PolicyKind::IngestionConversion => self.ingestion_conversion.as_ref(),
+        }
+    }
 }
 
 impl TableMeta {

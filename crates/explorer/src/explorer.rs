@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use datafusion::prelude::SessionContext;
+use eddy_kql::command::PolicyKind;
 use eddy_kql::types::ColumnDef;
 use uuid::Uuid;
 
@@ -215,19 +216,28 @@ impl Explorer {
         }
     }
 
-    /// The effective batching policy of a table (table, else database, else default).
-    pub fn batching_policy(&self, db: &str, table: &str) -> BatchingPolicy {
+    /// A policy of a table as it applies: the table's own, else its database's.
+    fn effective_policy(
+        &self,
+        db: &str,
+        table: &str,
+        kind: PolicyKind,
+    ) -> Option<serde_json::Value> {
         let cat = self.catalog.lock().expect("catalog lock");
-        let table_policy = cat
+        let own = cat
             .table(db, table)
             .ok()
-            .and_then(|t| t.policies.ingestion_batching.clone());
-        let db_policy = cat
-            .database(db)
-            .ok()
-            .and_then(|d| d.policies.ingestion_batching.clone());
-        table_policy
-            .or(db_policy)
+            .and_then(|t| t.policies.get(kind).cloned());
+        own.or_else(|| {
+            cat.database(db)
+                .ok()
+                .and_then(|d| d.policies.get(kind).cloned())
+        })
+    }
+
+    /// The effective batching policy of a table (table, else database, else default).
+    pub fn batching_policy(&self, db: &str, table: &str) -> BatchingPolicy {
+        self.effective_policy(db, table, PolicyKind::IngestionBatching)
             .and_then(|v| BatchingPolicy::from_json(&v).ok())
             .unwrap_or_default()
     }
@@ -277,34 +287,14 @@ impl Explorer {
 
     /// Whether the table (or its database) rejects records whose values do not convert.
     pub fn strict_conversion(&self, db: &str, table: &str) -> bool {
-        let cat = self.catalog.lock().expect("catalog lock");
-        let table_policy = cat
-            .table(db, table)
-            .ok()
-            .and_then(|t| t.policies.ingestion_conversion.clone());
-        let db_policy = cat
-            .database(db)
-            .ok()
-            .and_then(|d| d.policies.ingestion_conversion.clone());
-        table_policy
-            .or(db_policy)
+        self.effective_policy(db, table, PolicyKind::IngestionConversion)
             .and_then(|v| v["Strict"].as_bool())
             .unwrap_or(false)
     }
 
     /// The effective retention policy of a table (table, else database, else default).
     pub fn retention_policy(&self, db: &str, table: &str) -> crate::policy::RetentionPolicy {
-        let cat = self.catalog.lock().expect("catalog lock");
-        let table_policy = cat
-            .table(db, table)
-            .ok()
-            .and_then(|t| t.policies.retention.clone());
-        let db_policy = cat
-            .database(db)
-            .ok()
-            .and_then(|d| d.policies.retention.clone());
-        table_policy
-            .or(db_policy)
+        self.effective_policy(db, table, PolicyKind::Retention)
             .and_then(|v| crate::policy::RetentionPolicy::from_json(&v).ok())
             .unwrap_or_default()
     }

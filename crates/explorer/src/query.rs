@@ -2,14 +2,15 @@
 //! query with `eddy_kql::plan`, execute on DataFusion, enforce the result limits.
 
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
-use eddy_kql::plan::{referenced_names, Planner, QueryOptions, Tables};
+use eddy_kql::plan::{referenced_names, PlannedQuery, Planner, QueryOptions, Tables};
 
 use crate::error::{ExplorerError, Result};
 use crate::explorer::Explorer;
 use crate::result::ResultTable;
 
 impl Explorer {
-    pub async fn query(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
+    /// Parses and plans KQL text, reading the tables it names (sealed and hot rows).
+    pub(crate) async fn plan_text(&self, db: &str, text: &str) -> Result<PlannedQuery> {
         let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
         let mut tables = Tables::new();
         for name in referenced_names(&query) {
@@ -17,9 +18,13 @@ impl Explorer {
                 tables.insert(name, t.plan().await?);
             }
         }
-        let planned = Planner::new(&tables)
+        Planner::new(&tables)
             .plan_query(&query)
-            .map_err(|e| ExplorerError::kql(e, text))?;
+            .map_err(|e| ExplorerError::kql(e, text))
+    }
+
+    pub async fn query(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
+        let planned = self.plan_text(db, text).await?;
         let mut out = vec![];
         for (i, plan) in planned.results.into_iter().enumerate() {
             let name = if i == 0 {
@@ -35,16 +40,7 @@ impl Explorer {
     /// Runs a query and returns its physical plan annotated with execution metrics
     /// (rows, time, and the Delta scan's `count_files_scanned`), for diagnosing pruning.
     pub async fn explain_analyze(&self, db: &str, text: &str) -> Result<String> {
-        let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
-        let mut tables = Tables::new();
-        for name in referenced_names(&query) {
-            if let Some(t) = self.table_if_exists(db, &name) {
-                tables.insert(name, t.plan().await?);
-            }
-        }
-        let planned = Planner::new(&tables)
-            .plan_query(&query)
-            .map_err(|e| ExplorerError::kql(e, text))?;
+        let planned = self.plan_text(db, text).await?;
         let plan = planned
             .results
             .into_iter()

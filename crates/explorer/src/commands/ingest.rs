@@ -6,7 +6,6 @@ use std::time::Instant;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_kql::command::{property, AppendMode, Properties};
-use eddy_kql::plan::{Planner, Tables};
 use eddy_kql::types::{ColumnDef, KustoType};
 use eddy_kql::values::format_timespan;
 use serde_json::json;
@@ -207,17 +206,7 @@ impl Explorer {
         query_text: &str,
     ) -> Result<ResultTable> {
         let started = Instant::now();
-        let query =
-            eddy_kql::parse_query(query_text).map_err(|e| ExplorerError::kql(e, query_text))?;
-        let mut tables = Tables::new();
-        for name in eddy_kql::plan::referenced_names(&query) {
-            if let Some(t) = self.table_if_exists(db, &name) {
-                tables.insert(name, t.plan().await?);
-            }
-        }
-        let planned = Planner::new(&tables)
-            .plan_query(&query)
-            .map_err(|e| ExplorerError::kql(e, query_text))?;
+        let planned = self.plan_text(db, query_text).await?;
         let plan = planned
             .results
             .into_iter()

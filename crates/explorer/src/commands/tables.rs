@@ -10,8 +10,9 @@ use crate::error::{ExplorerError, Result};
 use crate::explorer::Explorer;
 use crate::result::ResultTable;
 
-fn schema_result(db: &str, table: &str, columns: &[ColumnDef]) -> ResultTable {
-    let mut r = ResultTable::new(
+/// The result shape of `.create table` and `.show table T schema as json`.
+fn schema_table() -> ResultTable {
+    ResultTable::new(
         "Table_0",
         &[
             ("TableName", KustoType::String),
@@ -20,7 +21,11 @@ fn schema_result(db: &str, table: &str, columns: &[ColumnDef]) -> ResultTable {
             ("Folder", KustoType::String),
             ("DocString", KustoType::String),
         ],
-    );
+    )
+}
+
+fn schema_result(db: &str, table: &str, columns: &[ColumnDef]) -> ResultTable {
+    let mut r = schema_table();
     r.push(vec![
         json!(table),
         json!(csl_schema(columns)),
@@ -257,16 +262,7 @@ impl Explorer {
             "Name": name,
             "OrderedColumns": columns.iter().map(|c| json!({"Name": c.name, "Type": c.ty.dotnet_name(), "CslType": c.ty.name()})).collect::<Vec<_>>(),
         });
-        let mut r = ResultTable::new(
-            "Table_0",
-            &[
-                ("TableName", KustoType::String),
-                ("Schema", KustoType::String),
-                ("DatabaseName", KustoType::String),
-                ("Folder", KustoType::String),
-                ("DocString", KustoType::String),
-            ],
-        );
+        let mut r = schema_table();
         r.push(vec![
             json!(name),
             json!(schema.to_string()),

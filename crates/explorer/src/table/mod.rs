@@ -300,6 +300,7 @@ impl Table {
         }
         let mut plan = scan.project(exprs)?;
         if !hot.is_empty() {
+            // Reshaping is Arc clones when schemas match; it covers a concurrent add_columns.
             let hot: Vec<RecordBatch> = hot
                 .iter()
                 .map(|b| delta::to_query(b, &columns))
