@@ -107,6 +107,36 @@ async fn errors_show_a_caret_and_embedded_mode_works() {
         err.contains("  | whre a > 1\n    ^"),
         "caret under the operator: {err}"
     );
+    // Over Kusto REST: bad bodies and bad queries get Kusto's error JSON.
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        ("/v1/rest/query", r#"{"csl": 5}"#.to_string()),
+        (
+            "/v2/rest/query",
+            r#"{"db":"NetDefaultDB","csl":"T | whre a"}"#.to_string(),
+        ),
+        (
+            "/v1/rest/mgmt",
+            r#"{"db":"Nope","csl":".show tables"}"#.to_string(),
+        ),
+    ] {
+        let resp = http
+            .post(format!("{}{path}", eddy.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let v: serde_json::Value = resp.json().await.unwrap();
+        assert!((400..500).contains(&status), "{path}: {status} {v}");
+        assert!(
+            v["error"]["@message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{path}: {v}"
+        );
+    }
     ok(&eddy, &["query", ".ingest inline into table T <|\n1\n2"]);
     let csv = ok(&eddy, &["query", "--format", "csv", "T | order by a asc"]);
     assert_eq!(csv, "a\n1\n2\n");

@@ -24,7 +24,7 @@ pub struct KustoRequest {
 
 /// A Kusto error response.
 pub struct KustoError {
-    err: ExplorerError,
+    err: Box<ExplorerError>,
 }
 
 impl IntoResponse for KustoError {
@@ -32,11 +32,11 @@ impl IntoResponse for KustoError {
         let status = self.err.status();
         let http = Http::from_u16(status.http_status()).unwrap_or(Http::INTERNAL_SERVER_ERROR);
         let mut message = self.err.to_string();
-        if matches!(self.err, ExplorerError::NotFound(_)) && !message.starts_with("Semantic error")
+        if matches!(*self.err, ExplorerError::NotFound(_)) && !message.starts_with("Semantic error")
         {
             message = format!("Semantic error: {message}");
         }
-        let kind = match &self.err {
+        let kind = match self.err.as_ref() {
             ExplorerError::Kql { .. } if self.err.is_semantic() => {
                 "Kusto.Data.Exceptions.SemanticException"
             }
@@ -65,7 +65,7 @@ async fn run(state: &AppState, req: &KustoRequest) -> Result<Vec<ResultTable>, K
         .explorer
         .execute(db, &req.csl)
         .await
-        .map_err(|err| KustoError { err })
+        .map_err(|err| KustoError { err: Box::new(err) })
 }
 
 fn v1_table(t: &ResultTable) -> Value {
@@ -80,10 +80,20 @@ fn v1_table(t: &ResultTable) -> Value {
     })
 }
 
+/// Reads the request body; a malformed one gets Kusto's error JSON, not a plain-text 4xx.
+fn parse_body(body: &[u8]) -> Result<KustoRequest, KustoError> {
+    serde_json::from_slice(body).map_err(|e| KustoError {
+        err: Box::new(ExplorerError::InvalidArgument(format!(
+            "the request body must be JSON {{\"db\": ..., \"csl\": ..., \"properties\": ...}}: {e}"
+        ))),
+    })
+}
+
 pub async fn v1_mgmt(
     State(state): State<AppState>,
-    Json(req): Json<KustoRequest>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, KustoError> {
+    let req = parse_body(&body)?;
     let tables = run(&state, &req).await?;
     Ok(Json(
         json!({"Tables": tables.iter().map(v1_table).collect::<Vec<_>>()}),
@@ -92,15 +102,16 @@ pub async fn v1_mgmt(
 
 pub async fn v1_query(
     State(state): State<AppState>,
-    Json(req): Json<KustoRequest>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, KustoError> {
-    v1_mgmt(State(state), Json(req)).await
+    v1_mgmt(State(state), body).await
 }
 
 pub async fn v2_query(
     State(state): State<AppState>,
-    Json(req): Json<KustoRequest>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, KustoError> {
+    let req = parse_body(&body)?;
     let tables = run(&state, &req).await?;
     let mut frames =
         vec![json!({"FrameType": "DataSetHeader", "IsProgressive": false, "Version": "v2.0"})];
