@@ -12,10 +12,21 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "note: install ${need_apt[*]} (apt-get) for the benchmark peer" >&2
   fi
 fi
-# Python readers of Eddy's Delta tables (the interoperability tests).
-if ! python3 -c "import deltalake, polars, pyarrow" >/dev/null 2>&1; then
-  python3 -m pip install -q --disable-pip-version-check deltalake pyarrow polars
+# Python clients the end-to-end tests drive (Delta readers, the Kusto SDKs), in a venv
+# outside the clone; Azurite (npm) stands in for Azure Storage in queued ingestion.
+venv="${EDDY_VENV:-$HOME/.cache/eddy-venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest" >/dev/null 2>&1; then
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    deltalake pyarrow polars pandas azure-kusto-data azure-kusto-ingest
 fi
+export EDDY_PYTHON="$venv/bin/python"
+node_dir="${EDDY_NODE_DIR:-$HOME/.cache/eddy-node}"
+if [ ! -x "$node_dir/node_modules/.bin/azurite" ]; then
+  mkdir -p "$node_dir"
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund azurite@3 >/dev/null)
+fi
+export EDDY_AZURITE="$node_dir/node_modules/.bin/azurite"
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi

@@ -131,8 +131,33 @@ impl Client {
         let tables = body["Tables"]
             .as_array()
             .context("the response has no Tables")?;
+        // A query's answer ends with a table of contents; keep only its query results,
+        // named as the contents name them, and fail on a truncation it reports.
+        let mut names: Vec<Option<String>> = vec![None; tables.len()];
+        let mut tables: &[Value] = tables;
+        if tables.len() >= 3 {
+            let (toc, rest) = tables.split_last().expect("three tables");
+            for row in toc["Rows"].as_array().into_iter().flatten() {
+                let i = row[0].as_u64().unwrap_or(u64::MAX) as usize;
+                if i < names.len() && row[1] == "QueryResult" {
+                    names[i] = row[2].as_str().map(str::to_string);
+                }
+                if row[1] == "QueryStatus" {
+                    let status = &rest[i]["Rows"];
+                    for s in status.as_array().into_iter().flatten() {
+                        if s[1].as_i64().is_some_and(|sev| sev < 4) {
+                            bail!("{}", s[4].as_str().unwrap_or("the query failed"));
+                        }
+                    }
+                }
+            }
+            tables = rest;
+        } else {
+            names.iter_mut().for_each(|n| *n = Some(String::new()));
+        }
         let mut out = vec![];
-        for t in tables {
+        for (t, name) in tables.iter().zip(&names) {
+            let Some(name) = name else { continue };
             let columns = t["Columns"]
                 .as_array()
                 .context("a table has no Columns")?
@@ -151,12 +176,15 @@ impl Client {
                 .iter()
                 .map(|r| r.as_array().cloned().unwrap_or_default())
                 .collect();
-            let name = t["TableName"].as_str().unwrap_or("").to_string();
-            out.push(eddy_explorer::ResultTable {
-                name,
-                columns,
-                rows,
-            });
+            let mut table = eddy_explorer::ResultTable::new("", &[]);
+            table.name = if name.is_empty() {
+                t["TableName"].as_str().unwrap_or("").to_string()
+            } else {
+                name.clone()
+            };
+            table.columns = columns;
+            table.rows = rows;
+            out.push(table);
         }
         Ok(out)
     }

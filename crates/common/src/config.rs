@@ -39,8 +39,39 @@ pub struct Config {
     pub kafka: ListenConfig,
     pub amqp: ListenConfig,
     pub hub: HubDefaults,
+    /// The Kusto REST endpoints on the HTTP port.
+    pub kusto: KustoConfig,
     /// Event hubs to create at start when they do not exist yet.
     pub hubs: Vec<HubSettings>,
+}
+
+/// Limits of the Kusto REST endpoints and where queued ingestion comes from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KustoConfig {
+    /// Requests served at once; more get HTTP 429 (the SDKs retry with backoff).
+    pub max_concurrent_requests: u32,
+    /// Largest query or command body (HTTP 413 above).
+    pub max_request_bytes: u64,
+    /// Largest streaming-ingest body, after decompression (HTTP 413 above).
+    pub streaming_ingest_max_bytes: u64,
+    /// Azure Storage connection string whose queues and blobs carry queued ingestion
+    /// (`UseDevelopmentStorage=true` for Azurite on its default ports). Empty: off.
+    pub ingest_storage: String,
+    /// How often the ingestion queue is polled when it was empty.
+    pub ingest_poll_ms: u64,
+}
+
+impl Default for KustoConfig {
+    fn default() -> Self {
+        KustoConfig {
+            max_concurrent_requests: 64,
+            max_request_bytes: 4 * 1024 * 1024,
+            streaming_ingest_max_bytes: 4 * 1024 * 1024,
+            ingest_storage: String::new(),
+            ingest_poll_ms: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -113,6 +144,7 @@ impl Default for Config {
             kafka: ListenConfig::new(9092),
             amqp: ListenConfig::new(5672),
             hub: HubDefaults::default(),
+            kusto: KustoConfig::default(),
             hubs: Vec::new(),
         }
     }
@@ -207,6 +239,13 @@ impl Config {
         if hub.max_batch_bytes == 0 || hub.segment_bytes < 4096 {
             return Err(ConfigError::Invalid(
                 "hub.max_batch_bytes must be > 0 and hub.segment_bytes at least 4096".into(),
+            ));
+        }
+        let k = &self.kusto;
+        if k.max_concurrent_requests == 0 || k.max_request_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "kusto.max_concurrent_requests and kusto.max_request_bytes must be at least 1"
+                    .into(),
             ));
         }
         Ok(())

@@ -16,6 +16,8 @@ pub enum StatusCode {
     ServerBusy,
     /// The server is shutting down or not ready.
     Unavailable,
+    /// The request ran out of its time budget (`servertimeout`).
+    Timeout,
     Internal,
 }
 
@@ -31,6 +33,7 @@ impl StatusCode {
             StatusCode::PayloadTooLarge => 413,
             StatusCode::ServerBusy => 503,
             StatusCode::Unavailable => 503,
+            StatusCode::Timeout => 504,
             StatusCode::Internal => 500,
         }
     }
@@ -46,13 +49,17 @@ impl StatusCode {
             StatusCode::PayloadTooLarge => "MessageSizeExceeded",
             StatusCode::ServerBusy => "ServerBusy",
             StatusCode::Unavailable => "ServiceUnavailable",
+            StatusCode::Timeout => "RequestTimeout",
             StatusCode::Internal => "InternalServerError",
         }
     }
 
     /// Whether a client may retry the same request later and expect success.
     pub fn is_retryable(self) -> bool {
-        matches!(self, StatusCode::ServerBusy | StatusCode::Unavailable)
+        matches!(
+            self,
+            StatusCode::ServerBusy | StatusCode::Unavailable | StatusCode::Timeout
+        )
     }
 }
 

@@ -32,6 +32,8 @@ pub enum ExplorerError {
     },
     #[error("query execution failed: {0}")]
     Execution(String),
+    #[error("Request execution exceeded its timeout of {0:?} (servertimeout); raise servertimeout or narrow the request")]
+    Timeout(std::time::Duration),
 }
 
 impl ExplorerError {
@@ -68,6 +70,7 @@ impl ExplorerError {
             ExplorerError::Io { .. }
             | ExplorerError::Delta { .. }
             | ExplorerError::Execution(_) => StatusCode::Internal,
+            ExplorerError::Timeout(_) => StatusCode::Timeout,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::catalog::{Catalog, TableMeta};
 use crate::error::{ExplorerError, Result};
 use crate::journal::{Failure, Journal, Operation};
 use crate::policy::BatchingPolicy;
+use crate::request::RequestProperties;
 use crate::result::ResultTable;
 use crate::table::Table;
 
@@ -201,7 +202,40 @@ impl Explorer {
     }
 
     /// Runs a query or (text starting with `.`) a management command in database `db`.
+    /// A result cut by the truncation limits is an error here; see [`Self::execute_request`].
     pub async fn execute(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
+        let tables = self
+            .execute_request(db, text, &RequestProperties::default())
+            .await?;
+        if let Some(message) = tables.iter().find_map(|t| t.partial_failure.clone()) {
+            return Err(ExplorerError::InvalidArgument(message));
+        }
+        Ok(tables)
+    }
+
+    /// Runs a query or command with client request properties (options, parameters,
+    /// `servertimeout`). Truncated results come back partial, with `partial_failure` set.
+    pub async fn execute_request(
+        &self,
+        db: &str,
+        text: &str,
+        props: &RequestProperties,
+    ) -> Result<Vec<ResultTable>> {
+        let run = self.execute_inner(db, text, props);
+        match props.timeout {
+            Some(limit) => tokio::time::timeout(limit, run)
+                .await
+                .map_err(|_| ExplorerError::Timeout(limit))?,
+            None => run.await,
+        }
+    }
+
+    async fn execute_inner(
+        &self,
+        db: &str,
+        text: &str,
+        props: &RequestProperties,
+    ) -> Result<Vec<ResultTable>> {
         self.catalog.lock().expect("catalog lock").database(db)?;
         if text.trim_start().starts_with('.') {
             let (cmd, pipe) =
@@ -212,7 +246,7 @@ impl Explorer {
                 Some(at) => self.pipe_result(&results[0], &text[at..]).await,
             }
         } else {
-            self.query(db, text).await
+            self.query(db, text, props).await
         }
     }
 

@@ -14,17 +14,19 @@
 
 pub mod catalog;
 mod commands;
-pub use commands::{IngestProps, IngestReport};
+pub use commands::{guess_format, source_name, IngestProps, IngestReport};
 pub mod error;
 mod explorer;
 pub mod ingest;
 mod journal;
 pub mod policy;
 mod query;
+pub mod request;
 pub mod result;
 pub mod table;
 
 pub use catalog::DEFAULT_DATABASE;
 pub use error::{ExplorerError, Result};
 pub use explorer::Explorer;
+pub use request::RequestProperties;
 pub use result::ResultTable;

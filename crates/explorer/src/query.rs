@@ -6,11 +6,22 @@ use eddy_kql::plan::{referenced_names, PlannedQuery, Planner, QueryOptions, Tabl
 
 use crate::error::{ExplorerError, Result};
 use crate::explorer::Explorer;
+use crate::request::RequestProperties;
 use crate::result::ResultTable;
 
 impl Explorer {
     /// Parses and plans KQL text, reading the tables it names (sealed and hot rows).
     pub(crate) async fn plan_text(&self, db: &str, text: &str) -> Result<PlannedQuery> {
+        self.plan_request(db, text, &RequestProperties::default())
+            .await
+    }
+
+    async fn plan_request(
+        &self,
+        db: &str,
+        text: &str,
+        props: &RequestProperties,
+    ) -> Result<PlannedQuery> {
         let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
         let mut tables = Tables::new();
         for name in referenced_names(&query) {
@@ -19,20 +30,33 @@ impl Explorer {
             }
         }
         Planner::new(&tables)
+            .with_options(props.query_options())
+            .with_parameters(props.parameters.clone())
             .plan_query(&query)
             .map_err(|e| ExplorerError::kql(e, text))
     }
 
-    pub async fn query(&self, db: &str, text: &str) -> Result<Vec<ResultTable>> {
-        let planned = self.plan_text(db, text).await?;
+    /// Runs a query with the request's properties. A result cut by the truncation limits
+    /// comes back with its first rows and `partial_failure` set, as Kusto sends it.
+    pub async fn query(
+        &self,
+        db: &str,
+        text: &str,
+        props: &RequestProperties,
+    ) -> Result<Vec<ResultTable>> {
+        let planned = self.plan_request(db, text, props).await?;
         let mut out = vec![];
-        for (i, plan) in planned.results.into_iter().enumerate() {
-            let name = if i == 0 {
-                "PrimaryResult".to_string()
-            } else {
-                format!("Table_{i}")
-            };
-            out.push(self.run_plan(&name, plan, &planned.options).await?);
+        for (i, set) in planned.results.into_iter().enumerate() {
+            let name = set.name.unwrap_or_else(|| {
+                if i == 0 {
+                    "PrimaryResult".to_string()
+                } else {
+                    format!("Table_{i}")
+                }
+            });
+            let mut table = self.run_plan(&name, set.plan, &planned.options).await?;
+            table.visualization = set.visualization;
+            out.push(table);
         }
         Ok(out)
     }
@@ -45,7 +69,8 @@ impl Explorer {
             .results
             .into_iter()
             .next_back()
-            .expect("planner returns a result");
+            .expect("planner returns a result")
+            .plan;
         let physical = self
             .ctx
             .execute_logical_plan(plan)
@@ -95,13 +120,14 @@ impl Explorer {
             .plan_query(&query)
             .map_err(|e| ExplorerError::kql(e, &text))?;
         let mut out = vec![];
-        for plan in planned.results {
-            out.push(self.run_plan("Table_0", plan, &planned.options).await?);
+        for set in planned.results {
+            out.push(self.run_plan("Table_0", set.plan, &planned.options).await?);
         }
         Ok(out)
     }
 
-    /// Executes one plan into a result table, within the truncation limits.
+    /// Executes one plan into a result table, within the truncation limits: past them
+    /// the table keeps the rows up to the limit and says why in `partial_failure`.
     pub(crate) async fn run_plan(
         &self,
         name: &str,
@@ -118,22 +144,53 @@ impl Explorer {
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        if !options.no_truncation {
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            if rows > options.max_records {
-                return Err(ExplorerError::ResultTooLarge {
-                    what: "record count",
-                    limit: options.max_records,
-                });
-            }
-            let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
-            if bytes > options.max_bytes {
-                return Err(ExplorerError::ResultTooLarge {
-                    what: "data size",
-                    limit: options.max_bytes,
-                });
-            }
+        if options.no_truncation {
+            return Ok(ResultTable::from_batches(name, &schema, &batches));
         }
-        Ok(ResultTable::from_batches(name, &schema, &batches))
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+        let failure = if rows > options.max_records {
+            Some(ExplorerError::ResultTooLarge {
+                what: "record count",
+                limit: options.max_records,
+            })
+        } else if bytes > options.max_bytes {
+            Some(ExplorerError::ResultTooLarge {
+                what: "data size",
+                limit: options.max_bytes,
+            })
+        } else {
+            None
+        };
+        let Some(failure) = failure else {
+            return Ok(ResultTable::from_batches(name, &schema, &batches));
+        };
+        let keep = keep_rows(&batches, options.max_records, options.max_bytes);
+        let mut table = ResultTable::from_batches(name, &schema, &keep);
+        table.partial_failure = Some(failure.to_string());
+        Ok(table)
     }
+}
+
+/// The longest prefix of `batches` within `max_rows` rows and about `max_bytes` bytes.
+fn keep_rows(
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+    max_rows: usize,
+    max_bytes: usize,
+) -> Vec<datafusion::arrow::record_batch::RecordBatch> {
+    let mut out = vec![];
+    let (mut rows, mut bytes) = (0usize, 0usize);
+    for b in batches {
+        if rows >= max_rows || bytes >= max_bytes {
+            break;
+        }
+        let size = b.get_array_memory_size().max(1);
+        let per_row = size / b.num_rows().max(1);
+        let fit_bytes = (max_bytes - bytes) / per_row.max(1);
+        let take = b.num_rows().min(max_rows - rows).min(fit_bytes.max(1));
+        out.push(b.slice(0, take));
+        rows += take;
+        bytes += per_row * take;
+    }
+    out
 }

@@ -19,6 +19,10 @@ pub struct ResultTable {
     pub name: String,
     pub columns: Vec<ColumnDef>,
     pub rows: Vec<Vec<Value>>,
+    /// How `render` asked clients to draw this result (Kusto's Visualization object).
+    pub visualization: Option<Value>,
+    /// Set when the rows are a prefix of the result: why they were cut (truncation).
+    pub partial_failure: Option<String>,
 }
 
 impl ResultTable {
@@ -33,6 +37,8 @@ impl ResultTable {
                 })
                 .collect(),
             rows: vec![],
+            visualization: None,
+            partial_failure: None,
         }
     }
 
@@ -66,6 +72,8 @@ impl ResultTable {
             name: name.to_string(),
             columns,
             rows,
+            visualization: None,
+            partial_failure: None,
         }
     }
 

@@ -18,9 +18,25 @@ pub struct Query {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
-    Let { name: Ident, value: LetValue },
-    Set { name: Ident, value: Option<Literal> },
+    Let {
+        name: Ident,
+        value: LetValue,
+    },
+    Set {
+        name: Ident,
+        value: Option<Literal>,
+    },
+    /// `declare query_parameters(name: type [= default], ...)`.
+    Declare(Vec<QueryParameter>),
     Tabular(Tabular),
+}
+
+/// One declared query parameter; its value comes with the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryParameter {
+    pub name: Ident,
+    pub ty: KustoType,
+    pub default: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +114,18 @@ pub enum OperatorKind {
     Distinct(Vec<Ident>),
     Union(Vec<Tabular>),
     As(Ident),
+    /// `render kind [with (name = value, ...)]`: presentation only, carried with the result.
+    Render {
+        kind: Ident,
+        properties: Vec<RenderProperty>,
+    },
+}
+
+/// A `render ... with (...)` property; column lists (`ycolumns = a, b`) keep every name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderProperty {
+    pub name: Ident,
+    pub values: Vec<Literal>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

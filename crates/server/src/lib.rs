@@ -42,6 +42,7 @@ pub struct Server {
     pub explorer: Arc<eddy_explorer::Explorer>,
     listener: tokio::net::TcpListener,
     metrics: Metrics,
+    kusto: http::kusto::KustoLimits,
     retention_every: Duration,
 }
 
@@ -74,6 +75,7 @@ impl Server {
             explorer,
             listener,
             metrics,
+            kusto: http::kusto::KustoLimits::new(&config.kusto),
             retention_every: Duration::from_secs(config.hub.retention_check_secs.max(1)),
         })
     }
@@ -114,6 +116,7 @@ impl Server {
             ns: ns.clone(),
             explorer: self.explorer.clone(),
             metrics: self.metrics.clone(),
+            kusto: self.kusto.clone(),
         });
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

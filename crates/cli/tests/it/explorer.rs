@@ -191,7 +191,7 @@ async fn errors_show_a_caret_and_embedded_mode_works() {
 }
 
 fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
+    std::process::Command::new(crate::support::python())
         .args(["-c", &format!("import {modules}")])
         .status()
         .is_ok_and(|s| s.success())
@@ -253,7 +253,7 @@ for d, v in zip(df["IoTDevice"], df["Temperature"]):
 "#,
         path = path.display().to_string()
     );
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(crate::support::python())
         .args(["-c", &script])
         .output()
         .unwrap();

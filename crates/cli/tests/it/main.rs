@@ -5,4 +5,5 @@ mod consumer_groups;
 mod crash;
 mod e2e;
 mod explorer;
+mod kusto_sdk;
 mod support;

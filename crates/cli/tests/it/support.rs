@@ -127,3 +127,28 @@ pub async fn read_all(client: &Client, hub: &str) -> Vec<eddy_server::api::Recei
     }
     out
 }
+
+/// The Python with the Kusto and Event Hubs SDKs: `$EDDY_PYTHON` (./test.sh points it at
+/// its venv), else `python3`.
+pub fn python() -> String {
+    std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs one of `tests/python/*.py` with `args`; panics with its output when it fails.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("run python (./test.sh creates the venv and sets EDDY_PYTHON)");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{script} failed (the SDKs come from ./test.sh's venv)\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

@@ -71,6 +71,26 @@ fn ingest_result() -> ResultTable {
     )
 }
 
+impl IngestReport {
+    /// Kusto's answer row for one ingested item.
+    fn push_row(&self, out: &mut ResultTable, item: &str, started: Instant) {
+        out.push(vec![
+            json!(Uuid::new_v4().to_string()),
+            json!(item),
+            json!(format_timespan(started.elapsed().as_micros() as i64)),
+            json!(self.failed_records > 0),
+            json!(self.operation_id.to_string()),
+        ]);
+    }
+
+    /// The result table `.ingest` returns, for one item.
+    pub fn to_result(&self, item: &str, started: Instant) -> ResultTable {
+        let mut r = ingest_result();
+        self.push_row(&mut r, item, started);
+        r
+    }
+}
+
 impl Explorer {
     /// Ingests `data` from `source` into a table: parse, record bad records, append
     /// the rest durably. Returns once the rows are durable and queryable.
@@ -161,15 +181,7 @@ impl Explorer {
         let started = Instant::now();
         let p = IngestProps::from_properties(props, Format::Csv(b','))?;
         let report = self.ingest_bytes(db, table, data, &p, "inline").await?;
-        let mut r = ingest_result();
-        r.push(vec![
-            json!(Uuid::new_v4().to_string()),
-            json!("inline"),
-            json!(format_timespan(started.elapsed().as_micros() as i64)),
-            json!(report.failed_records > 0),
-            json!(report.operation_id.to_string()),
-        ]);
-        Ok(r)
+        Ok(report.to_result("inline", started))
     }
 
     pub(crate) async fn ingest_from(
@@ -182,19 +194,45 @@ impl Explorer {
         let mut r = ingest_result();
         for source in sources {
             let started = Instant::now();
-            let default = guess_format(source);
-            let p = IngestProps::from_properties(props, default)?;
-            let data = read_source(source).await?;
-            let report = self.ingest_bytes(db, table, &data, &p, source).await?;
-            r.push(vec![
-                json!(Uuid::new_v4().to_string()),
-                json!(source),
-                json!(format_timespan(started.elapsed().as_micros() as i64)),
-                json!(report.failed_records > 0),
-                json!(report.operation_id.to_string()),
-            ]);
+            let p = IngestProps::from_properties(props, guess_format(source))?;
+            let report = self.ingest_source(db, table, source, &p).await?;
+            report.push_row(&mut r, source_name(source), started);
         }
         Ok(r)
+    }
+
+    /// Reads a local path, `file://` or http(s) URL (a blob URL with its SAS token, say)
+    /// and ingests it. A source that cannot be read is a failed operation too.
+    pub async fn ingest_source(
+        &self,
+        db: &str,
+        table: &str,
+        source: &str,
+        props: &IngestProps,
+    ) -> Result<IngestReport> {
+        let name = source_name(source);
+        match read_source(source).await {
+            Ok(data) => self.ingest_bytes(db, table, &data, props, name).await,
+            Err(e) => {
+                let op = Uuid::new_v4();
+                self.record_operation(
+                    op,
+                    "DataIngestPull",
+                    db,
+                    table,
+                    Instant::now(),
+                    Err(e.to_string()),
+                );
+                let failure = ingest::RecordFailure {
+                    position: "source".into(),
+                    payload: String::new(),
+                    code: "BadRequest_SourceUnreadable",
+                    message: e.to_string(),
+                };
+                self.record_failure(op, db, table, name, &failure);
+                Err(e)
+            }
+        }
     }
 
     pub(crate) async fn set_or_append(
@@ -211,7 +249,8 @@ impl Explorer {
             .results
             .into_iter()
             .next_back()
-            .expect("planner returns a result");
+            .expect("planner returns a result")
+            .plan;
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
@@ -310,8 +349,17 @@ fn by_position(data: &RecordBatch, columns: &[ColumnDef]) -> Result<RecordBatch>
     RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))
 }
 
-fn guess_format(source: &str) -> Format {
-    let lower = source.to_ascii_lowercase();
+/// A source as logs and failures show it: without a URL's query (SAS tokens).
+pub fn source_name(source: &str) -> &str {
+    match source.find(['?', ';']) {
+        Some(i) if source.starts_with("http") => &source[..i],
+        _ => source,
+    }
+}
+
+/// The format a source's name suggests (`.csv`, `.json.gz`, ...), CSV when none does.
+pub fn guess_format(source: &str) -> Format {
+    let lower = source_name(source).to_ascii_lowercase();
     let name = lower.trim_end_matches(".gz");
     let ext = name.rsplit('.').next().unwrap_or("");
     Format::parse(ext).unwrap_or(Format::Csv(b','))
@@ -319,22 +367,22 @@ fn guess_format(source: &str) -> Format {
 
 /// Reads a local path, a `file://` URL or an http(s) URL.
 async fn read_source(source: &str) -> Result<Vec<u8>> {
-    // Kusto blob URLs may carry a SAS token or `;impersonate`; neither applies to files.
+    // Kusto blob URLs may end in `;impersonate` or `;managed_identity=...`.
     let source = source.split(';').next().unwrap_or(source);
+    let shown = source_name(source);
     if source.starts_with("http://") || source.starts_with("https://") {
-        let resp = reqwest::get(source)
-            .await
-            .map_err(|e| ExplorerError::InvalidArgument(format!("cannot fetch {source}: {e}")))?;
+        let resp = reqwest::get(source).await.map_err(|e| {
+            ExplorerError::InvalidArgument(format!("cannot fetch {shown}: {}", e.without_url()))
+        })?;
         if !resp.status().is_success() {
             return Err(ExplorerError::InvalidArgument(format!(
-                "cannot fetch {source}: HTTP {}",
+                "cannot fetch {shown}: HTTP {}",
                 resp.status()
             )));
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {source}: {e}")))?;
+        let bytes = resp.bytes().await.map_err(|e| {
+            ExplorerError::InvalidArgument(format!("cannot read {shown}: {}", e.without_url()))
+        })?;
         return Ok(bytes.to_vec());
     }
     let path = source.strip_prefix("file://").unwrap_or(source);

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::explorer::Explorer;
 use crate::result::ResultTable;
 
-pub use ingest::{IngestProps, IngestReport};
+pub use ingest::{guess_format, source_name, IngestProps, IngestReport};
 
 impl Explorer {
     pub(crate) async fn command(&self, db: &str, cmd: Command) -> Result<Vec<ResultTable>> {

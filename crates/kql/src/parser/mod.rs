@@ -226,3 +226,11 @@ impl<'a> Parser<'a> {
         Err(self.unexpected(what)?)
     }
 }
+
+/// Parses one scalar expression (a query parameter's value, say) and nothing after it.
+pub fn parse_expr(src: &str) -> Result<crate::ast::Expr> {
+    let mut p = Parser::new(src);
+    let e = p.expr()?;
+    p.expect_eof()?;
+    Ok(e)
+}

@@ -2,8 +2,8 @@
 
 use super::Parser;
 use crate::ast::{
-    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, SortKey, Source,
-    Statement, Tabular,
+    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, QueryParameter,
+    RenderProperty, SortKey, Source, Statement, Tabular,
 };
 use crate::error::{KqlError, Result};
 use crate::lexer::{Span, Tok};
@@ -49,7 +49,77 @@ impl Parser<'_> {
             };
             return Ok(Statement::Set { name, value });
         }
+        if self.is_kw("declare")? {
+            return self.declare();
+        }
         Ok(Statement::Tabular(self.tabular()?))
+    }
+
+    /// `declare query_parameters(name: type [= default], ...)`.
+    fn declare(&mut self) -> Result<Statement> {
+        self.expect_kw("declare")?;
+        self.expect_kw("query_parameters")?;
+        self.expect_punct("(")?;
+        let mut params = vec![];
+        if !self.is_punct(")")? {
+            loop {
+                let name = self.ident("a parameter name")?;
+                self.expect_punct(":")?;
+                let ty = self.type_name()?;
+                let default = if self.eat_punct("=")? {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                params.push(QueryParameter { name, ty, default });
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+        }
+        self.expect_punct(")")?;
+        Ok(Statement::Declare(params))
+    }
+
+    /// `render kind [with (name = value[, more list items], ...)]`.
+    fn render(&mut self) -> Result<OperatorKind> {
+        let kind = self.ident("a chart kind after 'render'")?;
+        let mut properties = vec![];
+        if self.eat_kw("with")? {
+            self.expect_punct("(")?;
+            let mut name = Some(self.ident("a render property name")?);
+            while let Some(prop) = name.take() {
+                self.expect_punct("=")?;
+                let mut values = vec![self.render_value()?];
+                while self.eat_punct(",")? {
+                    if matches!(self.peek_tok()?, Tok::Ident(_)) {
+                        let item = self.ident("a render property")?;
+                        if self.is_punct("=")? {
+                            name = Some(item);
+                            break;
+                        }
+                        values.push(Literal::String(item.name));
+                    } else {
+                        values.push(self.render_value()?);
+                    }
+                }
+                properties.push(RenderProperty { name: prop, values });
+            }
+            self.expect_punct(")")?;
+        }
+        Ok(OperatorKind::Render { kind, properties })
+    }
+
+    fn render_value(&mut self) -> Result<Literal> {
+        let e = self.expr()?;
+        match e.kind {
+            ExprKind::Literal(l) => Ok(l),
+            ExprKind::Column(name) => Ok(Literal::String(name)),
+            _ => Err(KqlError::syntax(
+                "expected a literal or a column name as a render property value",
+                e.span,
+            )),
+        }
     }
 
     fn let_value(&mut self) -> Result<LetValue> {
@@ -332,10 +402,11 @@ impl Parser<'_> {
             }
             "union" => OperatorKind::Union(self.union_args()?),
             "as" => OperatorKind::As(self.ident("a name after 'as'")?),
+            "render" => self.render()?,
             other => {
                 return Err(KqlError::syntax(
                     format!(
-                        "unknown operator '{other}'; expected one of where, project, project-away, extend, summarize, count, take, limit, top, sort, order, distinct, union, as"
+                        "unknown operator '{other}'; expected one of where, project, project-away, extend, summarize, count, take, limit, top, sort, order, distinct, union, as, render"
                     ),
                     name.span,
                 ))

@@ -10,6 +10,8 @@ pub use expr::{decimal_scalar, parse_decimal};
 pub mod functions;
 pub mod naming;
 mod ops;
+pub mod params;
+pub mod render;
 
 use std::collections::HashMap;
 
@@ -17,7 +19,7 @@ use chrono::Utc;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan, LogicalPlanBuilder};
 
-use crate::ast::{LetValue, Literal, Query, Source, Statement, Tabular};
+use crate::ast::{LetValue, Literal, OperatorKind, Query, Source, Statement, Tabular};
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
 
@@ -49,8 +51,17 @@ impl Default for QueryOptions {
 /// The result sets of a query (one per tabular statement) and its options.
 #[derive(Debug)]
 pub struct PlannedQuery {
-    pub results: Vec<LogicalPlan>,
+    pub results: Vec<ResultSet>,
     pub options: QueryOptions,
+}
+
+/// One result of a query: its plan, the name `| as Name` gave it, and how `render`
+/// asks clients to draw it (Kusto's Visualization object).
+#[derive(Debug)]
+pub struct ResultSet {
+    pub plan: LogicalPlan,
+    pub name: Option<String>,
+    pub visualization: Option<serde_json::Value>,
 }
 
 #[derive(Clone)]
@@ -64,8 +75,9 @@ pub struct Planner<'a> {
     bindings: HashMap<String, Binding>,
     /// `now()` is fixed for the whole query, as in Kusto.
     now_micros: i64,
-    /// Counter for `Column1`, `Column2`, ... within one operator.
     options: QueryOptions,
+    /// Values of query parameters sent with the request, as text.
+    parameters: HashMap<String, String>,
 }
 
 /// Names a query may read as tables: every named source and union leg, minus nothing;
@@ -100,7 +112,7 @@ pub fn referenced_names(query: &Query) -> Vec<String> {
                     out.push(n.clone());
                 }
             }
-            Statement::Set { .. } => {}
+            Statement::Set { .. } | Statement::Declare(_) => {}
         }
     }
     out.sort();
@@ -115,7 +127,21 @@ impl<'a> Planner<'a> {
             bindings: HashMap::new(),
             now_micros: Utc::now().timestamp_micros(),
             options: QueryOptions::default(),
+            parameters: HashMap::new(),
         }
+    }
+
+    /// Starts from the request's options (client request properties); `set` statements
+    /// in the query override them.
+    pub fn with_options(mut self, options: QueryOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Values for `declare query_parameters`, as the request sent them.
+    pub fn with_parameters(mut self, parameters: HashMap<String, String>) -> Self {
+        self.parameters = parameters;
+        self
     }
 
     pub fn plan_query(mut self, query: &Query) -> Result<PlannedQuery> {
@@ -137,7 +163,20 @@ impl<'a> Planner<'a> {
                 Statement::Set { name, value } => {
                     self.set_option(&name.name, value.as_ref(), name.span)?
                 }
-                Statement::Tabular(t) => results.push(self.tabular(t)?),
+                Statement::Declare(params) => {
+                    for p in params {
+                        let value = match params::bind(p, &self.parameters)? {
+                            Some(l) => expr::literal(&l),
+                            None => {
+                                let default = p.default.as_ref().expect("bind checked");
+                                self.expr(default, &DFSchema::empty())?
+                            }
+                        };
+                        self.bindings
+                            .insert(p.name.name.clone(), Binding::Scalar(value));
+                    }
+                }
+                Statement::Tabular(t) => results.push(self.result_set(t)?),
             }
         }
         if results.is_empty() {
@@ -200,6 +239,33 @@ impl<'a> Planner<'a> {
             ScalarValue::TimestampMicrosecond(Some(self.now_micros), Some("UTC".into())),
             None,
         )
+    }
+
+    /// A top-level tabular statement: its last `as` names the result and a final
+    /// `render` describes its chart.
+    fn result_set(&mut self, t: &Tabular) -> Result<ResultSet> {
+        let mut visualization = None;
+        let mut name = None;
+        for (i, op) in t.ops.iter().enumerate() {
+            match &op.kind {
+                OperatorKind::Render { kind, properties } => {
+                    if i + 1 != t.ops.len() {
+                        return Err(KqlError::semantic(
+                            "render must be the last operator of a query",
+                            op.span,
+                        ));
+                    }
+                    visualization = Some(render::visualization(kind, properties)?);
+                }
+                OperatorKind::As(n) => name = Some(n.name.clone()),
+                _ => {}
+            }
+        }
+        Ok(ResultSet {
+            plan: self.tabular(t)?,
+            name,
+            visualization,
+        })
     }
 
     pub(crate) fn tabular(&mut self, t: &Tabular) -> Result<LogicalPlan> {

@@ -1,5 +1,5 @@
 //! The HTTP surface: `/health`, `/metrics`, Eddy's JSON API under `/api` and the
-//! Event Hubs REST send routes. Later protocols (Kusto REST) mount here too.
+//! Event Hubs REST send routes and the Kusto REST endpoints.
 
 mod error;
 mod events;
@@ -27,6 +27,7 @@ pub struct AppState {
     pub ns: Arc<Namespace>,
     pub explorer: Arc<Explorer>,
     pub metrics: Metrics,
+    pub kusto: kusto::KustoLimits,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -72,15 +73,14 @@ pub fn router(state: AppState) -> Router {
             "/api/hubs/{hub}/consumergroups/{group}/ownership",
             get(groups::ownership).post(groups::claim),
         )
-        .route("/v1/rest/mgmt", post(kusto::v1_mgmt))
-        .route("/v1/rest/query", post(kusto::v1_query))
-        .route("/v2/rest/query", post(kusto::v2_query))
         .route("/{hub}/messages", post(rest_send::send_hub))
         .route(
             "/{hub}/partitions/{partition}/messages",
             post(rest_send::send_partition),
         )
         .layer(DefaultBodyLimit::max(body_limit))
+        // Kusto reads its own bodies, with its own limits.
+        .merge(kusto::routes(state.clone()))
         .with_state(state)
 }
 

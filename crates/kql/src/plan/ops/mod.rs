@@ -37,6 +37,8 @@ impl Planner<'_> {
                 }
                 union::union_all(plans, op.span)
             }
+            // Presentation only: the planner reads it off the result set.
+            OperatorKind::Render { .. } => Ok(plan),
             OperatorKind::As(name) => {
                 self.bind_tabular(&name.name, plan.clone());
                 Ok(plan)
