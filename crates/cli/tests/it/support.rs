@@ -18,10 +18,16 @@ pub struct Eddy {
 impl Eddy {
     /// Starts `eddy serve` on a free port with data in `data_dir`.
     pub async fn start(data_dir: &Path, extra: &[&str]) -> Eddy {
+        Self::start_env(data_dir, extra, &[]).await
+    }
+
+    /// Starts `eddy serve` with extra `EDDY_*` settings in its environment.
+    pub async fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Eddy {
         let mut child = Command::new(EDDY)
             .args(["serve", "--http-port", "0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
