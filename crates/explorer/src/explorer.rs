@@ -34,6 +34,9 @@ pub struct Explorer {
     /// Serializes commands that change the catalog.
     pub(crate) ddl: tokio::sync::Mutex<()>,
     last_retention: Mutex<Instant>,
+    /// What `.get ingestion resources` answers (resource type, storage root URL), set
+    /// by the server when queued ingestion is configured.
+    ingestion_resources: Mutex<Vec<(String, String)>>,
 }
 
 /// A directory name for a database or table name (names may hold spaces and dots).
@@ -63,6 +66,7 @@ impl Explorer {
             ctx: SessionContext::new(),
             ddl: tokio::sync::Mutex::new(()),
             last_retention: Mutex::new(Instant::now()),
+            ingestion_resources: Mutex::new(Vec::new()),
         };
         let metas: Vec<(String, String, Vec<ColumnDef>)> = {
             let cat = explorer.catalog.lock().expect("catalog lock");
@@ -379,6 +383,48 @@ impl Explorer {
                 error_code: f.code.to_string(),
                 details: f.message.clone(),
             });
+    }
+
+    /// Sets the queued-ingestion resources `.get ingestion resources` reports.
+    pub fn set_ingestion_resources(&self, resources: Vec<(String, String)>) {
+        *self.ingestion_resources.lock().expect("resources lock") = resources;
+    }
+
+    pub(crate) fn ingestion_resources(&self) -> Vec<(String, String)> {
+        self.ingestion_resources
+            .lock()
+            .expect("resources lock")
+            .clone()
+    }
+
+    /// Starts a long-running operation that `.show operations` reports as InProgress.
+    pub fn begin_operation(&self, kind: &str, db: &str, table: &str, status: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        self.journal
+            .lock()
+            .expect("journal lock")
+            .record_operation(Operation {
+                id,
+                kind: kind.to_string(),
+                database: db.to_string(),
+                table: table.to_string(),
+                started_on: Utc::now(),
+                duration: std::time::Duration::ZERO,
+                state: "InProgress",
+                status: status.to_string(),
+            });
+        id
+    }
+
+    /// Updates an operation begun with [`Self::begin_operation`]; `state` is
+    /// InProgress, Completed, PartiallySucceeded or Failed.
+    pub fn update_operation(&self, id: Uuid, state: &'static str, status: String) {
+        let mut journal = self.journal.lock().expect("journal lock");
+        if let Some(op) = journal.operation_mut(id) {
+            op.duration = (Utc::now() - op.started_on).to_std().unwrap_or_default();
+            op.state = state;
+            op.status = status;
+        }
     }
 
     pub(crate) fn record_operation(

@@ -94,6 +94,10 @@ impl Journal {
         }
     }
 
+    pub fn operation_mut(&mut self, id: Uuid) -> Option<&mut Operation> {
+        self.operations.iter_mut().rev().find(|op| op.id == id)
+    }
+
     pub fn operations(&self) -> impl Iterator<Item = &Operation> {
         self.operations.iter()
     }

@@ -75,7 +75,14 @@ pub enum Command {
         query: String,
     },
     ShowIngestionFailures,
-    ShowOperations,
+    /// `.show operations [id | (id, ...)]`.
+    ShowOperations {
+        ids: Vec<String>,
+    },
+    /// `.get ingestion resources`: where queued ingestion clients put blobs and messages.
+    GetIngestionResources,
+    /// `.get kusto identity token`: the authorization context queued messages carry.
+    GetIdentityToken,
     ShowExtents {
         table: Option<String>,
     },

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod http;
+mod queued;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,6 +45,10 @@ pub struct Server {
     metrics: Metrics,
     kusto: http::kusto::KustoLimits,
     retention_every: Duration,
+    /// Azure Storage connection string for queued ingestion (empty: off).
+    ingest_storage: String,
+    ingest_poll: Duration,
+    data_dir: std::path::PathBuf,
 }
 
 impl Server {
@@ -76,6 +81,9 @@ impl Server {
             listener,
             metrics,
             kusto: http::kusto::KustoLimits::new(&config.kusto),
+            ingest_storage: config.kusto.ingest_storage.clone(),
+            ingest_poll: Duration::from_millis(config.kusto.ingest_poll_ms.max(10)),
+            data_dir: config.data_dir.clone(),
             retention_every: Duration::from_secs(config.hub.retention_check_secs.max(1)),
         })
     }
@@ -112,6 +120,31 @@ impl Server {
                 }
             })
         };
+        let (stop_queued, stopped) = tokio::sync::watch::channel(false);
+        let queued = (!self.ingest_storage.is_empty()).then(|| {
+            let mut stopped = stopped.clone();
+            let explorer = self.explorer.clone();
+            let conn = self.ingest_storage.clone();
+            let poll = self.ingest_poll;
+            let data_dir = self.data_dir.clone();
+            tokio::spawn(async move {
+                // The storage account may come up after Eddy; keep trying.
+                loop {
+                    match queued::QueuedIngest::setup(&conn, explorer.clone(), &data_dir, poll)
+                        .await
+                    {
+                        Ok(q) => return q.run(stopped).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "queued ingestion is not ready; retrying");
+                            tokio::select! {
+                                _ = tokio::time::sleep(poll * 5) => {}
+                                _ = stopped.changed() => return,
+                            }
+                        }
+                    }
+                }
+            })
+        });
         let app = http::router(http::AppState {
             ns: ns.clone(),
             explorer: self.explorer.clone(),
@@ -122,6 +155,11 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
         retention.abort();
+        // Queued ingestion finishes the message in hand, then stops.
+        let _ = stop_queued.send(true);
+        if let Some(q) = queued {
+            let _ = tokio::time::timeout(Duration::from_secs(30), q).await;
+        }
         maintenance.abort();
         tracing::info!("sealing hot table rows");
         if let Err(e) = self.explorer.seal_all().await {

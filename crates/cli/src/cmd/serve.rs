@@ -64,7 +64,11 @@ impl ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // Delta and its kernel log every commit at info; keep them to warnings.
+                "info,deltalake=warn,deltalake_core=warn,buoyant_kernel=warn,delta_kernel=warn"
+                    .into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

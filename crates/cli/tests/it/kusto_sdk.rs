@@ -173,3 +173,27 @@ async fn concurrency_and_size_limits_answer_429_and_413() {
     }
     assert!(ok, "the slot frees when the slow request goes away");
 }
+
+#[tokio::test]
+async fn queued_ingest_client_through_azurite_reports_status() {
+    let azurite = crate::support::Azurite::start();
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let eddy = Eddy::start_env(
+        dir.path(),
+        &[],
+        &[
+            (
+                "EDDY_KUSTO_INGEST_STORAGE",
+                azurite.connection_string.as_str(),
+            ),
+            ("EDDY_KUSTO_INGEST_POLL_MS", "200"),
+        ],
+    )
+    .await;
+    let out = run_python(
+        "kusto_queued.py",
+        &[&eddy.url, work.path().to_str().unwrap()],
+    );
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+}

@@ -158,3 +158,67 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// Azurite (Azure Storage's local stand-in, from npm) on free ports in a temp dir.
+pub struct Azurite {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub connection_string: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Azurite {
+    pub fn start() -> Azurite {
+        let bin = std::env::var("EDDY_AZURITE").unwrap_or_else(|_| "azurite".into());
+        let dir = tempfile::tempdir().unwrap();
+        let ports = [free_port(), free_port(), free_port()];
+        let child = Command::new(&bin)
+            .args(["--blobPort", &ports[0].to_string()])
+            .args(["--queuePort", &ports[1].to_string()])
+            .args(["--tablePort", &ports[2].to_string()])
+            .arg("--location")
+            .arg(dir.path())
+            .args(["--skipApiVersionCheck", "--disableTelemetry", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("start {bin} (./test.sh installs it and sets EDDY_AZURITE): {e}")
+            });
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        for port in ports {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "azurite did not listen on {port}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let account = "devstoreaccount1";
+        let key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+        let connection_string = format!(
+            "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint=http://127.0.0.1:{}/{account};QueueEndpoint=http://127.0.0.1:{}/{account};TableEndpoint=http://127.0.0.1:{}/{account}",
+            ports[0], ports[1], ports[2]
+        );
+        Azurite {
+            child,
+            _dir: dir,
+            connection_string,
+        }
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

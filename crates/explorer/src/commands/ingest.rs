@@ -30,7 +30,10 @@ pub struct IngestReport {
 /// Ingestion properties that matter here, read from `with (...)`.
 pub struct IngestProps {
     pub format: Format,
+    /// A mapping of the table, by name (`ingestionMappingReference`).
     pub mapping: Option<String>,
+    /// A mapping given with the request itself (`ingestionMapping`, JSON text).
+    pub inline_mapping: Option<String>,
     pub ignore_first_record: bool,
 }
 
@@ -53,6 +56,7 @@ impl IngestProps {
         Ok(IngestProps {
             format,
             mapping,
+            inline_mapping: property(props, "ingestionMapping").map(str::to_string),
             ignore_first_record,
         })
     }
@@ -135,11 +139,16 @@ impl Explorer {
         op: Uuid,
     ) -> Result<IngestReport> {
         let t = self.table(db, table)?;
-        let mapping = match &props.mapping {
-            Some(name) => Some(self.mapping(db, table, props.format.mapping_kind(), name)?),
-            None => None,
-        };
         let columns = t.columns();
+        let mapping = match (&props.mapping, &props.inline_mapping) {
+            (Some(name), _) => Some(self.mapping(db, table, props.format.mapping_kind(), name)?),
+            (None, Some(body)) => Some(ingest::mapping::Mapping::parse(
+                props.format.mapping_kind(),
+                body,
+                &columns,
+            )?),
+            (None, None) => None,
+        };
         let req = ingest::Request {
             columns: &columns,
             format: props.format,

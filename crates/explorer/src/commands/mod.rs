@@ -78,7 +78,9 @@ impl Explorer {
                     .await?
             }
             Command::ShowIngestionFailures => self.show_ingestion_failures(),
-            Command::ShowOperations => self.show_operations(),
+            Command::ShowOperations { ids } => self.show_operations(&ids),
+            Command::GetIngestionResources => self.get_ingestion_resources()?,
+            Command::GetIdentityToken => show::identity_token(),
             Command::ShowExtents { table } => self.show_extents(db, table.as_deref()).await?,
         };
         Ok(vec![table])

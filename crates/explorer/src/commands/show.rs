@@ -1,11 +1,12 @@
-//! `.show version`, `.show cluster`, `.show ingestion failures`, `.show operations`,
+//! `.show version`, `.show cluster`, `.show ingestion failures`, `.show operations [id]`,
+//! `.get ingestion resources`, `.get kusto identity token`,
 //! `.show table T extents`.
 
 use eddy_kql::types::KustoType;
 use eddy_kql::values::{format_datetime, format_timespan};
 use serde_json::json;
 
-use crate::error::Result;
+use crate::error::{ExplorerError, Result};
 use crate::explorer::Explorer;
 use crate::result::ResultTable;
 
@@ -26,6 +27,14 @@ pub fn version() -> ResultTable {
         json!("Eddy"),
         json!(format!("Eddy {v}")),
     ]);
+    r
+}
+
+/// `.get kusto identity token`: with auth off, a fixed context that queued messages
+/// carry back and Eddy does not check.
+pub fn identity_token() -> ResultTable {
+    let mut r = ResultTable::new("Table_0", &[("AuthorizationContext", KustoType::String)]);
+    r.push(vec![json!("eddy-no-auth")]);
     r
 }
 
@@ -100,7 +109,28 @@ impl Explorer {
         r
     }
 
-    pub(crate) fn show_operations(&self) -> ResultTable {
+    /// `.get ingestion resources`: the queues and containers queued ingestion uses.
+    pub(crate) fn get_ingestion_resources(&self) -> Result<ResultTable> {
+        let resources = self.ingestion_resources();
+        if resources.is_empty() {
+            return Err(ExplorerError::InvalidArgument(
+                "queued ingestion is not configured: set kusto.ingest_storage (EDDY_KUSTO_INGEST_STORAGE) to an Azure Storage connection string, e.g. UseDevelopmentStorage=true for Azurite".into(),
+            ));
+        }
+        let mut r = ResultTable::new(
+            "Table_0",
+            &[
+                ("ResourceTypeName", KustoType::String),
+                ("StorageRoot", KustoType::String),
+            ],
+        );
+        for (kind, root) in resources {
+            r.push(vec![json!(kind), json!(root)]);
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn show_operations(&self, ids: &[String]) -> ResultTable {
         let mut r = ResultTable::new(
             "Table_0",
             &[
@@ -118,14 +148,24 @@ impl Explorer {
         );
         let journal = self.journal.lock().expect("journal lock");
         for op in journal.operations() {
-            let end = op.started_on + chrono::Duration::from_std(op.duration).unwrap_or_default();
+            if !ids.is_empty() && !ids.contains(&op.id.to_string()) {
+                continue;
+            }
+            let duration = if op.state == "InProgress" {
+                (chrono::Utc::now() - op.started_on)
+                    .to_std()
+                    .unwrap_or_default()
+            } else {
+                op.duration
+            };
+            let end = op.started_on + chrono::Duration::from_std(duration).unwrap_or_default();
             r.push(vec![
                 json!(op.id.to_string()),
                 json!(op.kind),
                 json!("eddy-0"),
                 json!(format_datetime(op.started_on.timestamp_micros())),
                 json!(format_datetime(end.timestamp_micros())),
-                json!(format_timespan(op.duration.as_micros() as i64)),
+                json!(format_timespan(duration.as_micros() as i64)),
                 json!(op.state),
                 json!(op.status),
                 json!(op.database),

@@ -19,6 +19,16 @@ impl Parser<'_> {
             "alter" | "alter-merge" => self.alter(v == "alter-merge"),
             "drop" => self.drop(),
             "show" => self.show(),
+            "get" => {
+                if self.eat_word("ingestion")? {
+                    self.expect_word("resources")?;
+                    return Ok(Command::GetIngestionResources);
+                }
+                self.expect_word("kusto")?;
+                self.expect_word("identity")?;
+                self.expect_word("token")?;
+                Ok(Command::GetIdentityToken)
+            }
             "ingest" => self.ingest(),
             "set" | "append" | "set-or-append" | "set-or-replace" => {
                 let mode = match v.as_str() {
@@ -36,7 +46,7 @@ impl Parser<'_> {
             }
             _ => Err(KqlError::syntax(
                 format!(
-                    "unknown command '.{}'; commands are .create, .create-merge, .create-or-alter, .alter, .alter-merge, .drop, .show, .ingest, .set, .append, .set-or-append, .set-or-replace",
+                    "unknown command '.{}'; commands are .create, .create-merge, .create-or-alter, .alter, .alter-merge, .drop, .show, .get, .ingest, .set, .append, .set-or-append, .set-or-replace",
                     verb.name
                 ),
                 verb.span,
@@ -282,7 +292,23 @@ impl Parser<'_> {
             return Ok(Command::ShowTables);
         }
         if self.eat_word("operations")? {
-            return Ok(Command::ShowOperations);
+            let (raw, span) = self.raw_until_pipe();
+            let inner = raw.trim_start_matches('(').trim_end_matches(')');
+            let ids: Vec<String> = inner
+                .split(',')
+                .map(|s| s.trim().trim_matches(['\'', '"']).to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for id in &ids {
+                let hex: String = id.chars().filter(|c| *c != '-').collect();
+                if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(KqlError::syntax(
+                        format!("'{id}' is not an operation id (a GUID)"),
+                        span,
+                    ));
+                }
+            }
+            return Ok(Command::ShowOperations { ids });
         }
         if self.eat_word("ingestion")? {
             self.expect_word("failures")?;

@@ -86,6 +86,21 @@ impl<'a> Parser<'a> {
         Ok(self.peeked.as_ref().expect("peeked"))
     }
 
+    /// The raw text from the current position up to the next `|` or the end (trimmed),
+    /// for arguments that are not KQL tokens, such as bare GUIDs.
+    fn raw_until_pipe(&mut self) -> (String, Span) {
+        let start = match &self.peeked {
+            Some(t) => t.span.start,
+            None => self.lexer.pos(),
+        };
+        let src = self.lexer.src();
+        let end = src[start..].find('|').map_or(src.len(), |i| start + i);
+        self.peeked = None;
+        self.lexer = Lexer::at(src, end);
+        self.last_end = end;
+        (src[start..end].trim().to_string(), Span::new(start, end))
+    }
+
     fn peek_tok(&mut self) -> Result<Tok> {
         Ok(self.peek()?.tok.clone())
     }

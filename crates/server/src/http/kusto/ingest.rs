@@ -46,6 +46,7 @@ fn props(query: &HashMap<String, String>) -> Result<IngestProps, KustoError> {
         mapping: get("mappingName")
             .filter(|m| !m.is_empty())
             .map(str::to_string),
+        inline_mapping: None,
         ignore_first_record: false,
     })
 }
