@@ -197,3 +197,97 @@ async fn queued_ingest_client_through_azurite_reports_status() {
     );
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }
+
+/// Polls `.show operations <id>` until the operation leaves InProgress.
+async fn finished_operation(url: &str, id: &str) -> (String, String) {
+    for _ in 0..200 {
+        let resp = post(
+            url,
+            "/v1/rest/mgmt",
+            json!({"csl": format!(".show operations {id}")}),
+        )
+        .await;
+        let body: Value = resp.json().await.unwrap();
+        let row = &body["Tables"][0]["Rows"][0];
+        let state = row[6].as_str().unwrap_or("").to_string();
+        if !state.is_empty() && state != "InProgress" {
+            return (state, row[7].as_str().unwrap().to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("operation {id} did not finish");
+}
+
+#[tokio::test]
+async fn one_call_ingests_many_sources_and_reports_an_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let eddy = Eddy::start(dir.path(), &[]).await;
+    post(
+        &eddy.url,
+        "/v1/rest/mgmt",
+        json!({"csl": ".create table T (n: long, s: string)"}),
+    )
+    .await;
+    let mut sources = vec![];
+    for i in 0..3 {
+        let p = files.path().join(format!("part{i}.csv"));
+        std::fs::write(&p, format!("{i},a\n{i},b\n")).unwrap();
+        sources.push(p.display().to_string());
+    }
+    let resp = post(
+        &eddy.url,
+        "/v1/rest/ingest-batch/NetDefaultDB/T",
+        json!({"sources": sources}),
+    )
+    .await;
+    assert_eq!(resp.status(), 202);
+    let body: Value = resp.json().await.unwrap();
+    let id = body["OperationId"].as_str().unwrap().to_string();
+    let (state, status) = finished_operation(&eddy.url, &id).await;
+    assert_eq!(state, "Completed", "{status}");
+    assert!(status.starts_with("3 of 3 sources: 6 rows"), "{status}");
+
+    // A missing file fails alone; the rest land and the operation says which failed.
+    sources.push(files.path().join("missing.csv").display().to_string());
+    let resp = post(
+        &eddy.url,
+        "/v1/rest/ingest-batch/NetDefaultDB/T",
+        json!({"sources": sources, "format": "csv"}),
+    )
+    .await;
+    let body: Value = resp.json().await.unwrap();
+    let (state, status) =
+        finished_operation(&eddy.url, body["OperationId"].as_str().unwrap()).await;
+    assert_eq!(state, "PartiallySucceeded", "{status}");
+    assert!(
+        status.contains("1 sources failed") && status.contains("missing.csv"),
+        "{status}"
+    );
+    let resp = post(&eddy.url, "/v2/rest/query", json!({"csl": "T | count"})).await;
+    let frames: Value = resp.json().await.unwrap();
+    assert_eq!(frames[2]["Rows"], json!([[12]]));
+
+    // Requests that cannot work fail at once.
+    let resp = post(
+        &eddy.url,
+        "/v1/rest/ingest-batch/NetDefaultDB/Nope",
+        json!({"sources": ["x.csv"]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    let resp = post(
+        &eddy.url,
+        "/v1/rest/ingest-batch/NetDefaultDB/T",
+        json!({"sources": []}),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let resp = post(
+        &eddy.url,
+        "/v1/rest/ingest-batch/NetDefaultDB/T",
+        json!({"sources": ["a"], "format": "xml"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+}

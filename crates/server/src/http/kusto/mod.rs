@@ -7,6 +7,7 @@
 //! `Authorization` is accepted and ignored (auth is off). At most
 //! `kusto.max_concurrent_requests` run at once; more get HTTP 429.
 
+mod batch;
 mod error;
 mod frames;
 mod ingest;
@@ -59,6 +60,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/rest/query", post(v1_query))
         .route("/v2/rest/query", post(v2_query))
         .route("/v1/rest/ingest/{db}/{table}", post(ingest::streaming))
+        .route(
+            "/v1/rest/ingest-batch/{db}/{table}",
+            post(batch::ingest_batch),
+        )
         .layer(axum::middleware::from_fn_with_state(state, admit))
 }
 
