@@ -400,19 +400,15 @@ impl Explorer {
     /// Starts a long-running operation that `.show operations` reports as InProgress.
     pub fn begin_operation(&self, kind: &str, db: &str, table: &str, status: &str) -> Uuid {
         let id = Uuid::new_v4();
-        self.journal
-            .lock()
-            .expect("journal lock")
-            .record_operation(Operation {
-                id,
-                kind: kind.to_string(),
-                database: db.to_string(),
-                table: table.to_string(),
-                started_on: Utc::now(),
-                duration: std::time::Duration::ZERO,
-                state: "InProgress",
-                status: status.to_string(),
-            });
+        self.push_operation(
+            id,
+            kind,
+            db,
+            table,
+            Instant::now(),
+            "InProgress",
+            status.into(),
+        );
         id
     }
 
@@ -440,6 +436,20 @@ impl Explorer {
             Ok(s) => ("Completed", s),
             Err(s) => ("Failed", s),
         };
+        self.push_operation(id, kind, db, table, started, state, status);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_operation(
+        &self,
+        id: Uuid,
+        kind: &str,
+        db: &str,
+        table: &str,
+        started: Instant,
+        state: &'static str,
+        status: String,
+    ) {
         let elapsed = started.elapsed();
         self.journal
             .lock()

@@ -65,12 +65,7 @@ impl Explorer {
     /// (rows, time, and the Delta scan's `count_files_scanned`), for diagnosing pruning.
     pub async fn explain_analyze(&self, db: &str, text: &str) -> Result<String> {
         let planned = self.plan_text(db, text).await?;
-        let plan = planned
-            .results
-            .into_iter()
-            .next_back()
-            .expect("planner returns a result")
-            .plan;
+        let plan = planned.last_plan();
         let physical = self
             .ctx
             .execute_logical_plan(plan)

@@ -48,14 +48,7 @@ impl ResultTable {
     }
 
     pub fn from_batches(name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Self {
-        let columns: Vec<ColumnDef> = schema
-            .fields()
-            .iter()
-            .map(|f| ColumnDef {
-                name: f.name().clone(),
-                ty: KustoType::of_field(f),
-            })
-            .collect();
+        let columns = eddy_kql::types::column_defs(schema);
         let mut rows = vec![];
         for b in batches {
             let cols: Vec<Vec<Value>> = b

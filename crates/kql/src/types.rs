@@ -202,6 +202,18 @@ pub struct ColumnDef {
     pub ty: KustoType,
 }
 
+/// The Kusto columns of an Arrow schema (inverse of [`arrow_schema`]).
+pub fn column_defs(schema: &datafusion::arrow::datatypes::Schema) -> Vec<ColumnDef> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnDef {
+            name: f.name().clone(),
+            ty: KustoType::of_field(f),
+        })
+        .collect()
+}
+
 /// The Arrow schema (query side) of a list of columns.
 pub fn arrow_schema(columns: &[ColumnDef]) -> Arc<datafusion::arrow::datatypes::Schema> {
     Arc::new(datafusion::arrow::datatypes::Schema::new(

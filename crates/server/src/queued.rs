@@ -129,17 +129,24 @@ impl QueuedIngest {
     /// Polls the ready queue until `stop` turns true; a message in hand is finished
     /// first, and messages taken but not started become visible again later.
     pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // While the storage account is unreachable, wait longer each time (to 30 s).
+        let mut failures = 0u32;
         while !*stop.borrow() {
             let batch = match self.ready.get(32, VISIBILITY_SECS).await {
-                Ok(b) => b,
+                Ok(b) => {
+                    failures = 0;
+                    b
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the ingestion queue");
+                    failures += 1;
+                    tracing::warn!(error = %e, failures, "cannot read the ingestion queue");
                     Vec::new()
                 }
             };
             if batch.is_empty() {
+                let wait = (self.poll * 2u32.pow(failures.min(8))).min(Duration::from_secs(30));
                 tokio::select! {
-                    _ = tokio::time::sleep(self.poll) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => {}
                 }
                 continue;

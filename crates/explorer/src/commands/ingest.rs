@@ -118,15 +118,28 @@ impl Explorer {
         };
         self.record_operation(op, "DataIngestPull", db, table, started, status);
         if let Err(e) = &outcome {
-            let failure = ingest::RecordFailure {
-                position: "source".into(),
-                payload: String::new(),
-                code: "BadRequest_IngestionFailed",
-                message: e.to_string(),
-            };
-            self.record_failure(op, db, table, source, &failure);
+            self.record_source_failure(op, db, table, source, "BadRequest_IngestionFailed", e);
         }
         outcome
+    }
+
+    /// A whole source failed: one failure record at position "source".
+    fn record_source_failure(
+        &self,
+        op: Uuid,
+        db: &str,
+        table: &str,
+        source: &str,
+        code: &'static str,
+        e: &ExplorerError,
+    ) {
+        let failure = ingest::RecordFailure {
+            position: "source".into(),
+            payload: String::new(),
+            code,
+            message: e.to_string(),
+        };
+        self.record_failure(op, db, table, source, &failure);
     }
 
     async fn ingest_inner(
@@ -224,21 +237,9 @@ impl Explorer {
             Ok(data) => self.ingest_bytes(db, table, &data, props, name).await,
             Err(e) => {
                 let op = Uuid::new_v4();
-                self.record_operation(
-                    op,
-                    "DataIngestPull",
-                    db,
-                    table,
-                    Instant::now(),
-                    Err(e.to_string()),
-                );
-                let failure = ingest::RecordFailure {
-                    position: "source".into(),
-                    payload: String::new(),
-                    code: "BadRequest_SourceUnreadable",
-                    message: e.to_string(),
-                };
-                self.record_failure(op, db, table, name, &failure);
+                let status = Err(e.to_string());
+                self.record_operation(op, "DataIngestPull", db, table, Instant::now(), status);
+                self.record_source_failure(op, db, table, name, "BadRequest_SourceUnreadable", &e);
                 Err(e)
             }
         }
@@ -254,12 +255,7 @@ impl Explorer {
     ) -> Result<ResultTable> {
         let started = Instant::now();
         let planned = self.plan_text(db, query_text).await?;
-        let plan = planned
-            .results
-            .into_iter()
-            .next_back()
-            .expect("planner returns a result")
-            .plan;
+        let plan = planned.last_plan();
         let df = self.ctx.execute_logical_plan(plan).await?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
@@ -280,14 +276,7 @@ impl Explorer {
             }
             (_, false) => {
                 let _ddl = self.ddl.lock().await;
-                let columns: Vec<ColumnDef> = schema
-                    .fields()
-                    .iter()
-                    .map(|f| ColumnDef {
-                        name: f.name().clone(),
-                        ty: KustoType::of_field(f),
-                    })
-                    .collect();
+                let columns = eddy_kql::types::column_defs(&schema);
                 self.create_table(db, table, columns).await?;
             }
             _ => {}

@@ -55,6 +55,17 @@ pub struct PlannedQuery {
     pub options: QueryOptions,
 }
 
+impl PlannedQuery {
+    /// The plan of the last result (what `.set <| query` and EXPLAIN use).
+    pub fn last_plan(self) -> LogicalPlan {
+        self.results
+            .into_iter()
+            .next_back()
+            .expect("the planner returns at least one result")
+            .plan
+    }
+}
+
 /// One result of a query: its plan, the name `| as Name` gave it, and how `render`
 /// asks clients to draw it (Kusto's Visualization object).
 #[derive(Debug)]

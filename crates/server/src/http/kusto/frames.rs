@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use eddy_explorer::ResultTable;
+use eddy_kql::types::KustoType;
 use eddy_kql::values::format_datetime;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -30,6 +31,26 @@ fn ordered(fields: &[(&str, Value)]) -> String {
     }
     out.push('}');
     out
+}
+
+/// Fixed columns of Kusto's own tables, in v2 (`ColumnName`, `ColumnType`) form.
+fn v2_fixed(columns: &[(&str, KustoType)]) -> Value {
+    Value::Array(
+        columns
+            .iter()
+            .map(|(n, t)| json!({"ColumnName": n, "ColumnType": t.name()}))
+            .collect(),
+    )
+}
+
+/// Fixed columns in v1 form (with the .NET `DataType`).
+fn v1_fixed(columns: &[(&str, KustoType)]) -> Value {
+    Value::Array(
+        columns
+            .iter()
+            .map(|(n, t)| json!({"ColumnName": n, "DataType": v1_data_type(*t), "ColumnType": t.name()}))
+            .collect(),
+    )
 }
 
 fn v2_columns(t: &ResultTable) -> Value {
@@ -83,10 +104,10 @@ pub fn v2(tables: &[ResultTable], ids: &RequestIds, elapsed_secs: f64, defer: bo
         0,
         "QueryProperties",
         "@ExtendedProperties",
-        json!([
-            {"ColumnName": "TableId", "ColumnType": "int"},
-            {"ColumnName": "Key", "ColumnType": "string"},
-            {"ColumnName": "Value", "ColumnType": "dynamic"},
+        v2_fixed(&[
+            ("TableId", KustoType::Int),
+            ("Key", KustoType::String),
+            ("Value", KustoType::Dynamic),
         ]),
         props,
     ));
@@ -149,19 +170,19 @@ pub fn v2(tables: &[ResultTable], ids: &RequestIds, elapsed_secs: f64, defer: bo
         tables.len() + 1,
         "QueryCompletionInformation",
         "QueryCompletionInformation",
-        json!([
-            {"ColumnName": "Timestamp", "ColumnType": "datetime"},
-            {"ColumnName": "ClientRequestId", "ColumnType": "string"},
-            {"ColumnName": "ActivityId", "ColumnType": "guid"},
-            {"ColumnName": "SubActivityId", "ColumnType": "guid"},
-            {"ColumnName": "ParentActivityId", "ColumnType": "guid"},
-            {"ColumnName": "Level", "ColumnType": "int"},
-            {"ColumnName": "LevelName", "ColumnType": "string"},
-            {"ColumnName": "StatusCode", "ColumnType": "int"},
-            {"ColumnName": "StatusCodeName", "ColumnType": "string"},
-            {"ColumnName": "EventType", "ColumnType": "int"},
-            {"ColumnName": "EventTypeName", "ColumnType": "string"},
-            {"ColumnName": "Payload", "ColumnType": "string"},
+        v2_fixed(&[
+            ("Timestamp", KustoType::DateTime),
+            ("ClientRequestId", KustoType::String),
+            ("ActivityId", KustoType::Guid),
+            ("SubActivityId", KustoType::Guid),
+            ("ParentActivityId", KustoType::Guid),
+            ("Level", KustoType::Int),
+            ("LevelName", KustoType::String),
+            ("StatusCode", KustoType::Int),
+            ("StatusCodeName", KustoType::String),
+            ("EventType", KustoType::Int),
+            ("EventTypeName", KustoType::String),
+            ("Payload", KustoType::String),
         ]),
         status_rows,
     ));
@@ -197,8 +218,8 @@ fn v1_columns(t: &ResultTable) -> Value {
 }
 
 /// The .NET type name v1 puts in `DataType`.
-fn v1_data_type(ty: eddy_kql::types::KustoType) -> &'static str {
-    use eddy_kql::types::KustoType as K;
+fn v1_data_type(ty: KustoType) -> &'static str {
+    use KustoType as K;
     match ty {
         K::Bool => "Boolean",
         K::Int => "Int32",
@@ -248,7 +269,7 @@ pub fn v1_query(tables: &[ResultTable], ids: &RequestIds) -> Value {
     let n = out.len();
     out.push(v1_table(
         &format!("Table_{n}"),
-        json!([{"ColumnName": "Value", "DataType": "String", "ColumnType": "string"}]),
+        v1_fixed(&[("Value", KustoType::String)]),
         props,
     ));
     toc.push(json!([
@@ -259,48 +280,40 @@ pub fn v1_query(tables: &[ResultTable], ids: &RequestIds) -> Value {
         ""
     ]));
     let now = format_datetime(Utc::now().timestamp_micros());
-    let mut status = vec![];
-    for t in tables {
-        if let Some(m) = &t.partial_failure {
-            status.push(json!([
-                now,
-                2,
-                "Error",
-                -2133196794,
-                m,
-                1,
-                ids.activity_id.to_string(),
-                ids.activity_id.to_string(),
-                ids.activity_id.to_string(),
-                ids.client_request_id
-            ]));
-        }
-    }
-    status.push(json!([
-        now,
-        4,
-        "Info",
-        0,
-        "Query completed successfully",
-        1,
-        ids.activity_id.to_string(),
-        ids.activity_id.to_string(),
-        ids.activity_id.to_string(),
-        ids.client_request_id
-    ]));
+    let act = ids.activity_id.to_string();
+    let status_row = |severity: i32, name: &str, code: i64, text: &str| {
+        json!([
+            now,
+            severity,
+            name,
+            code,
+            text,
+            1,
+            act,
+            act,
+            act,
+            ids.client_request_id
+        ])
+    };
+    let mut status: Vec<Value> = tables
+        .iter()
+        .filter_map(|t| t.partial_failure.as_deref())
+        .map(|m| status_row(2, "Error", -2133196794, m))
+        .collect();
+    status.push(status_row(4, "Info", 0, "Query completed successfully"));
     out.push(v1_table(
         &format!("Table_{}", n + 1),
-        json!([
-            {"ColumnName": "Timestamp", "DataType": "DateTime", "ColumnType": "datetime"},
-            {"ColumnName": "Severity", "DataType": "Int32", "ColumnType": "int"},
-            {"ColumnName": "SeverityName", "DataType": "String", "ColumnType": "string"},
-            {"ColumnName": "StatusCode", "DataType": "Int32", "ColumnType": "int"},
-            {"ColumnName": "StatusDescription", "DataType": "String", "ColumnType": "string"},
-            {"ColumnName": "Count", "DataType": "Int32", "ColumnType": "int"},
-            {"ColumnName": "RequestId", "DataType": "Guid", "ColumnType": "guid"},
-            {"ColumnName": "ActivityId", "DataType": "Guid", "ColumnType": "guid"},
-            {"ColumnName": "SubActivityId", "DataType": "Guid", "ColumnType": "guid"},
-            {"ColumnName": "ClientActivityId", "DataType": "String", "ColumnType": "string"},
+        v1_fixed(&[
+            ("Timestamp", KustoType::DateTime),
+            ("Severity", KustoType::Int),
+            ("SeverityName", KustoType::String),
+            ("StatusCode", KustoType::Int),
+            ("StatusDescription", KustoType::String),
+            ("Count", KustoType::Int),
+            ("RequestId", KustoType::Guid),
+            ("ActivityId", KustoType::Guid),
+            ("SubActivityId", KustoType::Guid),
+            ("ClientActivityId", KustoType::String),
         ]),
         status,
     ));
@@ -313,12 +326,12 @@ pub fn v1_query(tables: &[ResultTable], ids: &RequestIds) -> Value {
     ]));
     out.push(v1_table(
         &format!("Table_{}", n + 2),
-        json!([
-            {"ColumnName": "Ordinal", "DataType": "Int64", "ColumnType": "long"},
-            {"ColumnName": "Kind", "DataType": "String", "ColumnType": "string"},
-            {"ColumnName": "Name", "DataType": "String", "ColumnType": "string"},
-            {"ColumnName": "Id", "DataType": "String", "ColumnType": "string"},
-            {"ColumnName": "PrettyName", "DataType": "String", "ColumnType": "string"},
+        v1_fixed(&[
+            ("Ordinal", KustoType::Long),
+            ("Kind", KustoType::String),
+            ("Name", KustoType::String),
+            ("Id", KustoType::String),
+            ("PrettyName", KustoType::String),
         ]),
         toc,
     ));
