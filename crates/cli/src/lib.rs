@@ -37,6 +37,9 @@ pub enum Command {
     /// Manage event hubs.
     #[command(subcommand)]
     Hub(cmd::hub::HubCommand),
+    /// Manage data connections: a hub feeding explorer tables.
+    #[command(subcommand)]
+    Connection(cmd::connection::ConnectionCommand),
     /// Send events to a hub.
     Send(cmd::send::SendArgs),
     /// Read events from a hub, optionally as a consumer group with checkpoints.
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => cmd::serve::run(args).await,
         Command::Hub(c) => cmd::hub::run(&client, c).await,
+        Command::Connection(c) => cmd::connection::run(&client, c).await,
         Command::Send(args) => cmd::send::run(&client, args).await,
         Command::Consume(args) => cmd::consume::run(&client, args).await,
         Command::Simulate(args) => simulate::run(&client, args).await,

@@ -43,6 +43,79 @@ pub struct Config {
     pub kusto: KustoConfig,
     /// Event hubs to create at start when they do not exist yet.
     pub hubs: Vec<HubSettings>,
+    /// How data connections buffer and flush.
+    pub connections: ConnectionDefaults,
+    /// Data connections to create (or update) at start: `[[data_connections]]`.
+    pub data_connections: Vec<DataConnectionSettings>,
+}
+
+/// Limits shared by all data connections.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionDefaults {
+    /// Event bytes one connection may hold in open batches; past it the largest batch
+    /// seals early and reading waits (the connection lags instead of growing).
+    pub max_buffer_mb: u64,
+    /// With a streaming ingestion policy, batches seal this often.
+    pub streaming_flush_ms: u64,
+}
+
+impl Default for ConnectionDefaults {
+    fn default() -> Self {
+        ConnectionDefaults {
+            max_buffer_mb: 256,
+            streaming_flush_ms: 200,
+        }
+    }
+}
+
+/// One data connection in the config file; the fields are the properties of
+/// `.create data connection` (see docs/data-connections.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConnectionSettings {
+    pub name: String,
+    /// Target database; the default database when empty.
+    pub database: String,
+    pub hub: String,
+    pub consumer_group: Option<String>,
+    pub table: Option<String>,
+    pub format: Option<String>,
+    pub mapping: Option<String>,
+    pub compression: Option<String>,
+    pub system_properties: Vec<String>,
+    /// `Single` (default) or `Multi`.
+    pub database_routing: Option<String>,
+    /// `latest` (default), `earliest` or a datetime.
+    pub start: Option<String>,
+}
+
+impl DataConnectionSettings {
+    /// The settings as `.create data connection` properties.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut out = vec![("hub".to_string(), self.hub.clone())];
+        let optional = [
+            ("consumerGroup", &self.consumer_group),
+            ("table", &self.table),
+            ("format", &self.format),
+            ("mapping", &self.mapping),
+            ("compression", &self.compression),
+            ("databaseRouting", &self.database_routing),
+            ("start", &self.start),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                out.push((k.to_string(), v.clone()));
+            }
+        }
+        if !self.system_properties.is_empty() {
+            out.push((
+                "eventSystemProperties".to_string(),
+                self.system_properties.join(","),
+            ));
+        }
+        out
+    }
 }
 
 /// Limits of the Kusto REST endpoints and where queued ingestion comes from.
@@ -146,6 +219,8 @@ impl Default for Config {
             hub: HubDefaults::default(),
             kusto: KustoConfig::default(),
             hubs: Vec::new(),
+            connections: ConnectionDefaults::default(),
+            data_connections: Vec::new(),
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Explorer {
     /// What `.get ingestion resources` answers (resource type, storage root URL), set
     /// by the server when queued ingestion is configured.
     ingestion_resources: Mutex<Vec<(String, String)>>,
+    /// Answers the data connection commands; set by the server.
+    pub(crate) data_connections: Mutex<Option<Arc<dyn crate::connections::DataConnectionAdmin>>>,
 }
 
 /// A directory name for a database or table name (names may hold spaces and dots).
@@ -67,6 +69,7 @@ impl Explorer {
             ddl: tokio::sync::Mutex::new(()),
             last_retention: Mutex::new(Instant::now()),
             ingestion_resources: Mutex::new(Vec::new()),
+            data_connections: Mutex::new(None),
         };
         let metas: Vec<(String, String, Vec<ColumnDef>)> = {
             let cat = explorer.catalog.lock().expect("catalog lock");
@@ -323,6 +326,13 @@ impl Explorer {
         }
     }
 
+    /// Whether the table (or its database) has streaming ingestion enabled.
+    pub fn streaming_enabled(&self, db: &str, table: &str) -> bool {
+        self.effective_policy(db, table, PolicyKind::StreamingIngestion)
+            .and_then(|v| v["IsEnabled"].as_bool())
+            .unwrap_or(false)
+    }
+
     /// Whether the table (or its database) rejects records whose values do not convert.
     pub fn strict_conversion(&self, db: &str, table: &str) -> bool {
         self.effective_policy(db, table, PolicyKind::IngestionConversion)
@@ -382,6 +392,7 @@ impl Explorer {
                 payload: f.payload.clone(),
                 error_code: f.code.to_string(),
                 details: f.message.clone(),
+                origin: None,
             });
     }
 

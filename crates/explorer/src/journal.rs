@@ -1,7 +1,7 @@
 //! What happened: ingestion failures (kept on disk, newest last) and operations (kept in
 //! memory), for `.show ingestion failures` and `.show operations`.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs::OpenOptions;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,35 @@ pub struct Failure {
     pub payload: String,
     pub error_code: String,
     pub details: String,
+    /// Set when the failed record came from an event of a data connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<EventOrigin>,
+}
+
+/// The event a failure came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventOrigin {
+    pub connection: String,
+    pub hub: String,
+    pub partition: u32,
+    pub sequence_number: u64,
+    /// The event's routing properties (Table, Format, IngestionMappingReference, ...).
+    pub properties: serde_json::Value,
+}
+
+/// Identifies an event failure so that one re-read after a crash is not recorded twice.
+type OriginKey = (String, String, u32, u64, String);
+
+fn origin_key(f: &Failure) -> Option<OriginKey> {
+    f.origin.as_ref().map(|o| {
+        (
+            o.connection.clone(),
+            o.hub.clone(),
+            o.partition,
+            o.sequence_number,
+            f.position.clone(),
+        )
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +71,7 @@ pub struct Operation {
 pub struct Journal {
     failures_path: PathBuf,
     failures: VecDeque<Failure>,
+    event_failures: HashSet<OriginKey>,
     operations: VecDeque<Operation>,
 }
 
@@ -59,14 +89,23 @@ impl Journal {
                 }
             }
         }
+        let event_failures = failures.iter().filter_map(origin_key).collect();
         Journal {
             failures_path,
             failures,
+            event_failures,
             operations: VecDeque::new(),
         }
     }
 
+    /// Records a failure; an event failure already recorded (the same event re-read
+    /// after a restart) is not recorded again.
     pub fn record_failure(&mut self, f: Failure) {
+        if let Some(key) = origin_key(&f) {
+            if !self.event_failures.insert(key) {
+                return;
+            }
+        }
         let line = serde_json::to_string(&f).expect("failure serializes");
         let written = OpenOptions::new()
             .create(true)
@@ -79,7 +118,11 @@ impl Journal {
         tracing::warn!(db = %f.database, table = %f.table, source = %f.source, position = %f.position, code = %f.error_code, "{}", f.details);
         self.failures.push_back(f);
         if self.failures.len() > KEEP_FAILURES {
-            self.failures.pop_front();
+            if let Some(old) = self.failures.pop_front() {
+                if let Some(key) = origin_key(&old) {
+                    self.event_failures.remove(&key);
+                }
+            }
         }
     }
 

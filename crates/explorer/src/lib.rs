@@ -14,11 +14,13 @@
 
 pub mod catalog;
 mod commands;
+pub mod connections;
 pub use commands::{guess_format, source_name, IngestProps, IngestReport};
 pub mod error;
 mod explorer;
 pub mod ingest;
 mod journal;
+pub use journal::{EventOrigin, Failure};
 pub mod policy;
 mod query;
 pub mod request;

@@ -41,7 +41,7 @@ pub fn now_ms() -> i64 {
 /// Names of hubs and consumer groups: 1–256 (hubs) or 1–50 (groups) letters, digits,
 /// `.`, `-`, `_`, starting and ending with a letter or digit. `$Default` is allowed
 /// as a group name.
-pub(crate) fn validate_name(kind: &str, name: &str, max: usize) -> Result<()> {
+pub fn validate_name(kind: &str, name: &str, max: usize) -> Result<()> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
     let valid = !name.is_empty()
         && name.len() <= max

@@ -86,6 +86,22 @@ pub enum Command {
     ShowExtents {
         table: Option<String>,
     },
+    /// `.create[-or-alter] data connection Name with (hub = '...', ...)`: an event hub
+    /// feeding tables of the current database.
+    CreateDataConnection {
+        name: String,
+        properties: Properties,
+        or_alter: bool,
+    },
+    /// `.drop data connection Name [ifexists]`.
+    DropDataConnection {
+        name: String,
+        if_exists: bool,
+    },
+    /// `.show data connections` or `.show data connection Name`.
+    ShowDataConnections {
+        name: Option<String>,
+    },
 }
 
 /// `with (name = value, ...)`, names as written, values as text.

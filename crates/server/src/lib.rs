@@ -49,6 +49,8 @@ pub struct Server {
     ingest_storage: String,
     ingest_poll: Duration,
     data_dir: std::path::PathBuf,
+    /// Data connections (hub → tables).
+    pub connections: Arc<eddy_connect::Manager>,
 }
 
 impl Server {
@@ -65,7 +67,26 @@ impl Server {
             .await
             .expect("recovery task")?;
         ns.ensure(&config.hubs)?;
+        let ns = Arc::new(ns);
         let explorer = eddy_explorer::Explorer::open(&config.data_dir).await?;
+        let settings = eddy_connect::Settings {
+            max_buffer_bytes: config.connections.max_buffer_mb.max(1) * 1024 * 1024,
+            streaming: eddy_connect::batcher::StreamingFlush {
+                every: Duration::from_millis(config.connections.streaming_flush_ms.max(10)),
+                ..eddy_connect::Settings::default().streaming
+            },
+            ..eddy_connect::Settings::default()
+        };
+        let connections = eddy_connect::Manager::open(
+            &config.data_dir,
+            ns.clone(),
+            explorer.clone(),
+            metrics.clone(),
+            settings,
+        )?;
+        explorer.set_data_connections(Some(connections.clone()));
+        connections.start_all();
+        connections.ensure(&config.data_connections).await?;
         let addr = format!("{}:{}", config.http.host, config.http.port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
@@ -75,8 +96,9 @@ impl Server {
             })?;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         Ok(Server {
+            connections,
             http_addr,
-            ns: Arc::new(ns),
+            ns,
             explorer,
             listener,
             metrics,
@@ -160,6 +182,9 @@ impl Server {
         if let Some(q) = queued {
             let _ = tokio::time::timeout(Duration::from_secs(30), q).await;
         }
+        tracing::info!("stopping data connections");
+        self.connections.stop().await;
+        self.explorer.set_data_connections(None);
         maintenance.abort();
         tracing::info!("sealing hot table rows");
         if let Err(e) = self.explorer.seal_all().await {

@@ -1,5 +1,6 @@
 //! One module per CLI command.
 
+pub mod connection;
 pub mod consume;
 pub mod hub;
 pub mod query;

@@ -82,6 +82,23 @@ impl Explorer {
             Command::GetIngestionResources => self.get_ingestion_resources()?,
             Command::GetIdentityToken => show::identity_token(),
             Command::ShowExtents { table } => self.show_extents(db, table.as_deref()).await?,
+            Command::CreateDataConnection {
+                name,
+                properties,
+                or_alter,
+            } => {
+                self.data_connection_admin()?
+                    .create(db, &name, &properties, or_alter)
+                    .await?
+            }
+            Command::DropDataConnection { name, if_exists } => {
+                self.data_connection_admin()?
+                    .remove(db, &name, if_exists)
+                    .await?
+            }
+            Command::ShowDataConnections { name } => {
+                self.data_connection_admin()?.show(db, name.as_deref())?
+            }
         };
         Ok(vec![table])
     }

@@ -85,6 +85,11 @@ impl Explorer {
                 ("ShouldRetry", KustoType::Bool),
                 ("Position", KustoType::String),
                 ("RawPayload", KustoType::String),
+                ("DataConnection", KustoType::String),
+                ("EventHub", KustoType::String),
+                ("Partition", KustoType::Int),
+                ("SequenceNumber", KustoType::Long),
+                ("EventProperties", KustoType::Dynamic),
             ],
         );
         let journal = self.journal.lock().expect("journal lock");
@@ -104,6 +109,14 @@ impl Explorer {
                 json!(false),
                 json!(f.position),
                 json!(f.payload),
+                json!(f.origin.as_ref().map(|o| &o.connection)),
+                json!(f.origin.as_ref().map(|o| &o.hub)),
+                json!(f.origin.as_ref().map(|o| o.partition)),
+                json!(f.origin.as_ref().map(|o| o.sequence_number)),
+                f.origin
+                    .as_ref()
+                    .map(|o| o.properties.clone())
+                    .unwrap_or(serde_json::Value::Null),
             ]);
         }
         r

@@ -6,6 +6,7 @@
 mod avro;
 pub mod convert;
 mod csv;
+pub mod events;
 mod json;
 pub mod mapping;
 mod parquet;

@@ -62,26 +62,36 @@ pub async fn open(path: &Path, name: &str) -> Result<DeltaTable> {
 
 /// The last WAL sequence number committed to the table, or -1.
 pub async fn committed_seq(table: &DeltaTable, name: &str) -> Result<i64> {
-    let snapshot = table.snapshot().map_err(ExplorerError::delta(name))?;
-    let v = snapshot
-        .transaction_version(table.log_store().as_ref(), WAL_APP_ID)
-        .await
-        .map_err(ExplorerError::delta(name))?;
-    Ok(v.unwrap_or(-1))
+    Ok(app_version(table, name, WAL_APP_ID).await?.unwrap_or(-1))
 }
 
-/// Appends `batch` (storage form) and records `wal_seq` in the same commit.
+/// The version of app transaction `app` in the table, if any.
+pub async fn app_version(table: &DeltaTable, name: &str, app: &str) -> Result<Option<i64>> {
+    let snapshot = table.snapshot().map_err(ExplorerError::delta(name))?;
+    snapshot
+        .transaction_version(table.log_store().as_ref(), app)
+        .await
+        .map_err(ExplorerError::delta(name))
+}
+
+/// Appends `batch` (storage form) and records `wal_seq` and the source positions
+/// `sources` (app id, version) as app transactions in the same commit.
 pub async fn append(
     table: DeltaTable,
     name: &str,
     batch: RecordBatch,
     wal_seq: Option<u64>,
+    sources: &[(String, i64)],
     mode: SaveMode,
 ) -> Result<DeltaTable> {
-    let mut props = CommitProperties::default();
+    let mut txns: Vec<Transaction> = sources
+        .iter()
+        .map(|(app, v)| Transaction::new(app.as_str(), *v))
+        .collect();
     if let Some(seq) = wal_seq {
-        props = props.with_application_transaction(Transaction::new(WAL_APP_ID, seq as i64));
+        txns.push(Transaction::new(WAL_APP_ID, seq as i64));
     }
+    let props = CommitProperties::default().with_application_transactions(txns);
     table
         .write(vec![batch])
         .with_save_mode(mode)

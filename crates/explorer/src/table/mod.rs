@@ -15,6 +15,7 @@ mod extents;
 mod retention;
 pub mod wal;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -54,6 +55,10 @@ struct State {
     delta: DeltaTable,
     provider: Arc<dyn TableProvider>,
     hot: Vec<(u64, RecordBatch)>,
+    /// Source positions of hot records, by WAL sequence number.
+    hot_sources: Vec<(u64, wal::Sources)>,
+    /// Source positions known committed to Delta (a cache of its app transactions).
+    committed_sources: HashMap<String, i64>,
     wal: Wal,
     pending_items: u64,
     pending_bytes: u64,
@@ -82,8 +87,14 @@ impl Table {
         let committed = delta::committed_seq(&delta, name).await?;
         let (wal, replayed) = Wal::open(wal_dir, committed)?;
         let mut hot = vec![];
+        let mut hot_sources = vec![];
         for r in replayed {
-            hot.push((r.seq, delta::to_query(&r.batch, &columns)?));
+            if r.batch.num_rows() > 0 {
+                hot.push((r.seq, delta::to_query(&r.batch, &columns)?));
+            }
+            if !r.sources.is_empty() {
+                hot_sources.push((r.seq, r.sources));
+            }
         }
         if !hot.is_empty() {
             tracing::info!(
@@ -109,6 +120,8 @@ impl Table {
                 provider,
                 first_pending: (!hot.is_empty()).then(Instant::now),
                 hot,
+                hot_sources,
+                committed_sources: HashMap::new(),
                 wal,
                 pending_items,
                 pending_bytes,
@@ -128,16 +141,58 @@ impl Table {
 
     /// Appends rows (query form, current schema) durably; they are queryable on return.
     pub async fn append(&self, batch: RecordBatch, raw_bytes: u64) -> Result<()> {
-        if batch.num_rows() == 0 {
+        self.append_with_sources(batch, raw_bytes, vec![]).await
+    }
+
+    /// Appends rows together with source positions `(app id, version)`: both become
+    /// durable in one WAL record and are committed to Delta in one commit, so a source
+    /// that resumes from [`Self::source_position`] neither loses nor repeats rows.
+    /// Positions are recorded even when `batch` has no rows.
+    pub async fn append_with_sources(
+        &self,
+        batch: RecordBatch,
+        raw_bytes: u64,
+        sources: wal::Sources,
+    ) -> Result<()> {
+        if batch.num_rows() == 0 && sources.is_empty() {
             return Ok(());
         }
         let mut st = self.state.lock().await;
-        let seq = st.wal.append(&batch)?;
+        let seq = st.wal.append(&batch, &sources)?;
+        if !sources.is_empty() {
+            st.hot_sources.push((seq, sources));
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         st.hot.push((seq, batch));
         st.pending_items += 1;
         st.pending_bytes += raw_bytes;
         st.first_pending.get_or_insert_with(Instant::now);
         Ok(())
+    }
+
+    /// The last version recorded for source `app` (hot or committed), if any.
+    pub async fn source_position(&self, app: &str) -> Result<Option<i64>> {
+        let mut st = self.state.lock().await;
+        let hot = st
+            .hot_sources
+            .iter()
+            .flat_map(|(_, s)| s.iter())
+            .filter(|(a, _)| a == app)
+            .map(|(_, v)| *v)
+            .max();
+        if hot.is_some() {
+            return Ok(hot);
+        }
+        if let Some(v) = st.committed_sources.get(app) {
+            return Ok(Some(*v));
+        }
+        let v = delta::app_version(&st.delta, &self.name, app).await?;
+        if let Some(v) = v {
+            st.committed_sources.insert(app.to_string(), v);
+        }
+        Ok(v)
     }
 
     /// Whether the batching policy says the hot rows must be sealed now.
@@ -165,16 +220,22 @@ impl Table {
     pub async fn seal(&self) -> Result<Option<Sealed>> {
         let _one_at_a_time = self.seal_lock.lock().await;
         let columns = self.columns();
-        let (batches, upto, table) = {
+        let (batches, upto, table, sources) = {
             let mut st = self.state.lock().await;
             let Some(&(upto, _)) = st.hot.last() else {
                 return Ok(None);
             };
             st.wal.rotate()?;
+            let mut sources: HashMap<String, i64> = HashMap::new();
+            for (app, v) in st.hot_sources.iter().flat_map(|(_, s)| s.iter()) {
+                let e = sources.entry(app.clone()).or_insert(*v);
+                *e = (*e).max(*v);
+            }
             (
                 st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
                 upto,
                 st.delta.clone(),
+                sources,
             )
         };
         let storage: Vec<RecordBatch> = batches
@@ -185,8 +246,16 @@ impl Table {
         let combined = concat_batches(&schema, &storage)
             .map_err(|e| ExplorerError::Execution(e.to_string()))?;
         let rows = combined.num_rows();
-        let mut table =
-            delta::append(table, &self.name, combined, Some(upto), SaveMode::Append).await?;
+        let txns: Vec<(String, i64)> = sources.clone().into_iter().collect();
+        let mut table = delta::append(
+            table,
+            &self.name,
+            combined,
+            Some(upto),
+            &txns,
+            SaveMode::Append,
+        )
+        .await?;
         let mut st = self.state.lock().await;
         st.commits_since_open += 1;
         if st.commits_since_open >= REOPEN_EVERY {
@@ -198,6 +267,8 @@ impl Table {
         st.delta = table;
         st.provider = provider;
         st.hot.retain(|(s, _)| *s > upto);
+        st.hot_sources.retain(|(s, _)| *s > upto);
+        st.committed_sources.extend(sources);
         st.pending_items = st.hot.len() as u64;
         st.pending_bytes = st
             .hot
@@ -221,12 +292,14 @@ impl Table {
             &self.name,
             storage,
             None,
+            &[],
             SaveMode::Overwrite,
         )
         .await?;
         st.provider = table.table_provider().await?;
         st.delta = table;
         st.hot.clear();
+        st.hot_sources.clear();
         st.wal.clear()?;
         st.pending_items = 0;
         st.pending_bytes = 0;

@@ -7,7 +7,12 @@
 //! app transaction) is durable, deletes the older segments. Replay skips records whose
 //! sequence number the Delta table already holds, so a crash between commit and delete
 //! neither loses nor doubles rows. A torn or corrupt tail is cut off on open.
+//!
+//! A record may carry source positions (e.g. a data connection's hub partition and
+//! sequence number) in the Arrow schema metadata: they become durable with the rows in
+//! the same fsync, and move into the sealing Delta commit as app transactions.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +24,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::error::{ExplorerError, Result};
 
 const HEADER: usize = 16;
+/// Schema metadata key of a record's source positions (JSON `[[app id, version], ...]`).
+const SOURCES_KEY: &str = "eddy.sources";
+
+/// Source positions recorded with rows: (app id, version).
+pub type Sources = Vec<(String, i64)>;
 
 pub struct Wal {
     dir: PathBuf,
@@ -31,6 +41,7 @@ pub struct Wal {
 pub struct Replayed {
     pub seq: u64,
     pub batch: RecordBatch,
+    pub sources: Sources,
 }
 
 fn segment_name(first: u64) -> String {
@@ -64,12 +75,43 @@ pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn decode(bytes: &[u8]) -> Result<RecordBatch> {
+/// The batch of a record and the source positions its schema metadata carries.
+fn decode(bytes: &[u8]) -> Result<(RecordBatch, Sources)> {
     let mut r = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(arrow_err)?;
-    match r.next() {
-        Some(b) => b.map_err(arrow_err),
-        None => Err(ExplorerError::Execution("empty WAL record".into())),
+    let batch = match r.next() {
+        Some(b) => b.map_err(arrow_err)?,
+        None => return Err(ExplorerError::Execution("empty WAL record".into())),
+    };
+    let sources = batch
+        .schema()
+        .metadata()
+        .get(SOURCES_KEY)
+        .map(|text| {
+            serde_json::from_str::<Sources>(text)
+                .map_err(|e| ExplorerError::Execution(format!("WAL source positions: {e}")))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let plain = datafusion::arrow::datatypes::Schema::new(batch.schema().fields().clone());
+    let batch = RecordBatch::try_new(std::sync::Arc::new(plain), batch.columns().to_vec())
+        .map_err(arrow_err)?;
+    Ok((batch, sources))
+}
+
+/// `batch` with `sources` in its schema metadata (unchanged when there are none).
+fn with_sources(batch: &RecordBatch, sources: &[(String, i64)]) -> Result<RecordBatch> {
+    if sources.is_empty() {
+        return Ok(batch.clone());
     }
+    let text = serde_json::to_string(sources).expect("positions serialize");
+    let schema = datafusion::arrow::datatypes::Schema::new_with_metadata(
+        batch.schema().fields().clone(),
+        HashMap::from([(SOURCES_KEY.to_string(), text)]),
+    );
+    batch
+        .clone()
+        .with_schema(std::sync::Arc::new(schema))
+        .map_err(arrow_err)
 }
 
 fn arrow_err(e: datafusion::arrow::error::ArrowError) -> ExplorerError {
@@ -101,9 +143,11 @@ impl Wal {
                 }
                 let seq = u64::from_le_bytes(bytes[pos + 8..pos + 16].try_into().expect("8 bytes"));
                 if seq as i64 > committed {
+                    let (batch, sources) = decode(&bytes[pos + HEADER..end])?;
                     replay.push(Replayed {
                         seq,
-                        batch: decode(&bytes[pos + HEADER..end])?,
+                        batch,
+                        sources,
                     });
                 }
                 next_seq = next_seq.max(seq + 1);
@@ -140,10 +184,11 @@ impl Wal {
         ))
     }
 
-    /// Appends one batch durably and returns its sequence number.
-    pub fn append(&mut self, batch: &RecordBatch) -> Result<u64> {
+    /// Appends one batch (with the source positions it carries) durably and returns
+    /// its sequence number.
+    pub fn append(&mut self, batch: &RecordBatch, sources: &[(String, i64)]) -> Result<u64> {
         let seq = self.next_seq;
-        let payload = encode(batch)?;
+        let payload = encode(&with_sources(batch, sources)?)?;
         let mut rec = Vec::with_capacity(HEADER + payload.len());
         rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         rec.extend_from_slice(&[0; 4]);

@@ -177,7 +177,27 @@ impl Parser<'_> {
         ))
     }
 
+    /// After `data`: `connection Name` (the rest is up to the caller).
+    fn data_connection_name(&mut self) -> Result<String> {
+        self.expect_word("connection")?;
+        self.name("a data connection name")
+    }
+
     fn create(&mut self, verb: &str) -> Result<Command> {
+        if self.eat_word("data")? {
+            if verb == "create-merge" {
+                return Err(
+                    self.unexpected("'.create' or '.create-or-alter' for a data connection")?
+                );
+            }
+            let name = self.data_connection_name()?;
+            let properties = self.with_properties()?;
+            return Ok(Command::CreateDataConnection {
+                name,
+                properties,
+                or_alter: verb == "create-or-alter",
+            });
+        }
         if self.eat_word("database")? {
             let name = self.name("a database name")?;
             let if_not_exists = self.eat_word("ifnotexists")?;
@@ -263,6 +283,11 @@ impl Parser<'_> {
     }
 
     fn drop(&mut self) -> Result<Command> {
+        if self.eat_word("data")? {
+            let name = self.data_connection_name()?;
+            let if_exists = self.eat_word("ifexists")?;
+            return Ok(Command::DropDataConnection { name, if_exists });
+        }
         self.expect_word("table")?;
         let table = self.name("a table name")?;
         if self.eat_word("ingestion")? {
@@ -290,6 +315,13 @@ impl Parser<'_> {
         }
         if self.eat_word("tables")? {
             return Ok(Command::ShowTables);
+        }
+        if self.eat_word("data")? {
+            if self.eat_word("connections")? {
+                return Ok(Command::ShowDataConnections { name: None });
+            }
+            let name = self.data_connection_name()?;
+            return Ok(Command::ShowDataConnections { name: Some(name) });
         }
         if self.eat_word("operations")? {
             let (raw, span) = self.raw_until_pipe();
