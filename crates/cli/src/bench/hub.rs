@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
-use tokio::io::AsyncBufReadExt;
 
-use crate::client::Client;
+use super::common::{percentile, proc_usage, spawn_eddy, stop_gracefully, sync_disk};
 
 #[derive(Args, Debug)]
 pub struct HubBenchArgs {
@@ -66,14 +65,6 @@ fn event_body(bytes: usize, i: usize) -> String {
     format!("{head}{}\"}}", "x".repeat(pad))
 }
 
-fn percentile(sorted: &[u64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[idx] as f64 / 1000.0
-}
-
 fn summarize(
     system: &str,
     mode: &str,
@@ -104,27 +95,6 @@ fn summarize(
         "server_cpu_cores": proc_stats.map(|(cpu, _)| (cpu / s.seconds * 100.0).round() / 100.0),
         "server_peak_rss_mb": proc_stats.map(|(_, rss)| (rss as f64 / 1e6 * 10.0).round() / 10.0),
     })
-}
-
-/// CPU seconds (user + system) and peak RSS bytes of a process, from /proc.
-fn proc_usage(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hwm_kb = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()?;
-    Some((ticks / 100.0, hwm_kb * 1024))
-}
-
-fn sync_disk() {
-    let _ = std::process::Command::new("sync").status();
 }
 
 pub async fn run(mut args: HubBenchArgs) -> Result<()> {
@@ -237,34 +207,8 @@ async fn bench_eddy(
     mode: &str,
     producers: usize,
 ) -> Result<Value> {
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--http-port", "0", "--data-dir"])
-        .arg(dir)
-        .args(["--fsync", if mode == "durable" { "always" } else { "lazy" }])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().context("server pid")?;
-    let mut lines =
-        tokio::io::BufReader::new(child.stdout.take().context("server stdout")?).lines();
-    let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await??
-            .context("server exited")?;
-        if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = Client::new(&format!("http://{addr}"));
-    client.wait_ready(Duration::from_secs(30)).await?;
+    let fsync = if mode == "durable" { "always" } else { "lazy" };
+    let (mut child, pid, client) = spawn_eddy(dir, &["--fsync", fsync]).await?;
     client
         .create_hub("bench", &json!({"partitions": args.partitions}))
         .await?;
@@ -282,21 +226,6 @@ async fn bench_eddy(
     let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
     stop_gracefully(&mut child).await;
     Ok(summarize("eddy", mode, producers, args, stats, usage))
-}
-
-/// Stops a child server with SIGTERM (graceful flush), then waits.
-async fn stop_gracefully(child: &mut tokio::process::Child) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-    }
-    if tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
 }
 
 /// Runs `producers` loops of `send` for `secs`, timing each acknowledged batch.

@@ -1,0 +1,92 @@
+//! What the benchmarks share: a child `eddy serve`, its CPU and memory, percentiles.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::io::AsyncBufReadExt;
+
+use crate::client::Client;
+
+/// Starts `eddy serve` (this binary) on a free port with data in `dir`; returns the
+/// child, its pid and a client once it answers.
+pub async fn spawn_eddy(
+    dir: &Path,
+    extra: &[&str],
+) -> Result<(tokio::process::Child, u32, Client)> {
+    let exe = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["serve", "--http-port", "0", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("server pid")?;
+    let mut lines =
+        tokio::io::BufReader::new(child.stdout.take().context("server stdout")?).lines();
+    let addr = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await??
+            .context("server exited")?;
+        if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let client = Client::new(&format!("http://{addr}"));
+    client.wait_ready(Duration::from_secs(30)).await?;
+    Ok((child, pid, client))
+}
+
+/// Stops a child server with SIGTERM (graceful flush), then waits.
+pub async fn stop_gracefully(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    if tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
+
+/// The `q` quantile of sorted microseconds, in milliseconds.
+pub fn percentile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+/// CPU seconds (user + system) and peak RSS bytes of a process, from /proc.
+pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hwm_kb = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()?;
+    Some((ticks / 100.0, hwm_kb * 1024))
+}
+
+pub fn sync_disk() {
+    let _ = std::process::Command::new("sync").status();
+}
