@@ -477,5 +477,12 @@ mod tests {
         assert_eq!(c.hub, d.hub);
         assert_eq!(c.hubs.len(), 1);
         assert_eq!(c.hubs[0].name, "telemetry");
+        assert_eq!(c.connections, d.connections);
+        assert_eq!(c.data_connections.len(), 1);
+        assert_eq!(c.data_connections[0].hub, "telemetry");
+        assert_eq!(
+            c.data_connections[0].properties()[0],
+            ("hub".to_string(), "telemetry".to_string())
+        );
     }
 }

@@ -1,13 +1,47 @@
 //! What the benchmarks share: a child `eddy serve`, its CPU and memory, percentiles.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use tokio::io::AsyncBufReadExt;
 
 use crate::client::Client;
+
+/// Options every benchmark has.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A short run for CI (each benchmark says what it shortens).
+    #[arg(long)]
+    pub smoke: bool,
+    /// Where to put data directories and stores (default: a temp dir).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Also write the JSON report here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// A fresh directory for this run's data, removed afterwards.
+    pub fn tempdir(&self, prefix: &str) -> Result<tempfile::TempDir> {
+        Ok(tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(self.work_dir.clone().unwrap_or_else(std::env::temp_dir))?)
+    }
+
+    /// Prints the report as JSON on stdout and writes it to `--out` when given.
+    pub fn report(&self, report: &serde_json::Value) -> Result<()> {
+        let text = serde_json::to_string_pretty(report)?;
+        println!("{text}");
+        if let Some(out) = &self.out {
+            std::fs::write(out, &text)?;
+        }
+        Ok(())
+    }
+}
 
 /// Starts `eddy serve` (this binary) on a free port with data in `dir`; returns the
 /// child, its pid and a client once it answers.

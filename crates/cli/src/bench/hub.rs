@@ -14,8 +14,9 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::common::{percentile, proc_usage, spawn_eddy, stop_gracefully, sync_disk};
+use super::common::{percentile, proc_usage, spawn_eddy, stop_gracefully, sync_disk, RunArgs};
 
+/// `--smoke`: 2 s per run, producers 1 and 4.
 #[derive(Args, Debug)]
 pub struct HubBenchArgs {
     /// Seconds per run.
@@ -36,15 +37,8 @@ pub struct HubBenchArgs {
     /// Skip Eddy's lazy-fsync mode.
     #[arg(long)]
     pub no_lazy: bool,
-    /// A short run for CI: 2 s, producers 1 and 4.
-    #[arg(long)]
-    pub smoke: bool,
-    /// Where to put stores (default: a temp dir).
-    #[arg(long)]
-    pub work_dir: Option<PathBuf>,
-    /// Also write the JSON report here.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 struct RunStats {
@@ -98,13 +92,11 @@ fn summarize(
 }
 
 pub async fn run(mut args: HubBenchArgs) -> Result<()> {
-    if args.smoke {
+    if args.run.smoke {
         args.duration_secs = 2;
         args.producers = vec![1, 4];
     }
-    let tmp = tempfile::Builder::new()
-        .prefix("eddy-bench-")
-        .tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let tmp = args.run.tempdir("eddy-bench-")?;
     let mut results = Vec::new();
     let mut modes = vec!["durable"];
     if !args.no_lazy {
@@ -162,11 +154,7 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
         "ratios": ratios,
         "note": nats_note,
     });
-    let text = serde_json::to_string_pretty(&report)?;
-    println!("{text}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &text)?;
-    }
+    args.run.report(&report)?;
     Ok(())
 }
 

@@ -9,7 +9,6 @@
 //! The server is a child `eddy serve`, so its CPU and peak RSS are its own.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,11 +17,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::common::{percentile, proc_usage, spawn_eddy, stop_gracefully};
+use super::common::{percentile, proc_usage, spawn_eddy, stop_gracefully, RunArgs};
 use crate::client::Client;
 
 const DB: &str = eddy_explorer::DEFAULT_DATABASE;
 
+/// `--smoke`: 2,000 events/s for 2 s in batches of 100, then 2 s of saturation.
 #[derive(Args, Debug)]
 pub struct IngestBenchArgs {
     /// Events per second in the fixed-rate phase.
@@ -41,15 +41,8 @@ pub struct IngestBenchArgs {
     /// Events per send.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
-    /// A short run for CI: 2,000 events/s for 2 s, 2 s of saturation.
-    #[arg(long)]
-    pub smoke: bool,
-    /// Where to put the data directory (default: a temp dir).
-    #[arg(long)]
-    pub work_dir: Option<PathBuf>,
-    /// Also write the JSON report here.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 const SETUP: &[&str] = &[
@@ -96,15 +89,13 @@ async fn connection_field(client: &Client, field: &str) -> Result<Value> {
 }
 
 pub async fn run(mut args: IngestBenchArgs) -> Result<()> {
-    if args.smoke {
+    if args.run.smoke {
         args.rate = 2000;
         args.duration_secs = 2;
         args.saturation_secs = 2;
         args.batch = 100;
     }
-    let tmp = tempfile::Builder::new()
-        .prefix("eddy-bench-ingest-")
-        .tempdir_in(args.work_dir.clone().unwrap_or_else(std::env::temp_dir))?;
+    let tmp = args.run.tempdir("eddy-bench-ingest-")?;
     let (mut child, pid, client) = spawn_eddy(&tmp.path().join("data"), &[]).await?;
     client
         .create_hub("bench", &json!({"partitions": args.partitions}))
@@ -145,11 +136,7 @@ pub async fn run(mut args: IngestBenchArgs) -> Result<()> {
         "server_cpu_cores": usage.map(|(cpu, _)| (cpu / seconds * 100.0).round() / 100.0),
         "server_peak_rss_mb": usage.map(|(_, rss)| (rss as f64 / 1e6 * 10.0).round() / 10.0),
     });
-    let text = serde_json::to_string_pretty(&report)?;
-    println!("{text}");
-    if let Some(out) = &args.out {
-        std::fs::write(out, &text)?;
-    }
+    args.run.report(&report)?;
     Ok(())
 }
 

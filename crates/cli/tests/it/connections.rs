@@ -162,12 +162,7 @@ async fn seed_scenario_1001_events_land_with_the_values_sent() {
         assert!(Instant::now() < deadline, "lag stays above zero");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let metrics = reqwest::get(format!("{}/metrics", eddy.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = eddy.metrics().await;
     assert!(
         metrics.contains(r#"eddy_connection_events_ingested_total{database="NetDefaultDB",connection="iot"} 1001"#),
         "{metrics}"
@@ -582,4 +577,50 @@ system_properties = ["x-opt-partition-key"]
         kusto(&c, "Readings").await,
         vec![vec![json!(2), json!("dev-2")]]
     );
+}
+
+/// With a small buffer, a table whose policy would hold events for ten minutes gets
+/// them sealed early (reason `memory`) instead of the connection growing without bound.
+#[tokio::test]
+async fn a_full_buffer_seals_early_instead_of_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = Eddy::start_env(dir.path(), &[], &[("EDDY_CONNECTIONS_MAX_BUFFER_MB", "1")]).await;
+    let c = &eddy.client;
+    c.create_hub("big", &json!({"partitions": 2}))
+        .await
+        .unwrap();
+    kusto(c, ".create table Slow (id: long, pad: string)").await;
+    kusto(c, r#".alter table Slow policy ingestionbatching @'{"MaximumBatchingTimeSpan":"00:10:00", "MaximumNumberOfItems": 25000, "MaximumRawDataSizeMB": 4096}'"#).await;
+    kusto(
+        c,
+        ".create data connection big with (hub = 'big', table = 'Slow')",
+    )
+    .await;
+    for chunk in 0..6 {
+        let events = (0..5)
+            .map(|i| {
+                event(
+                    json!({"id": chunk * 5 + i, "pad": "y".repeat(100 * 1024)}),
+                    &[],
+                )
+            })
+            .collect();
+        send(c, "big", events).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(c, "Slow").await < 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the buffer limit never sealed a batch"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shown = connection(c, "big").await;
+    assert!(
+        shown["BatchesSealedBy"]["memory"].as_u64().unwrap() >= 2,
+        "{shown:?}"
+    );
+    assert_eq!(shown["BatchesSealedBy"]["time"], json!(0), "{shown:?}");
+    let lag = shown["PartitionLag"].as_object().unwrap();
+    assert_eq!(lag.len(), 2, "{shown:?}");
 }

@@ -150,14 +150,7 @@ async fn send_and_consume_through_the_binary() {
         .unwrap()
         .ends_with('Z'));
 
-    let metrics = http
-        .get(format!("{}/metrics", eddy.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = eddy.metrics().await;
     assert!(
         metrics.contains("eddy_hub_incoming_events_total{hub=\"telemetry\"} 10"),
         "{metrics}"
