@@ -178,7 +178,7 @@ impl Worker {
         drop(tx);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let outcome = loop {
+        loop {
             let step = tokio::select! {
                 biased;
                 _ = stop.changed() => Err(Stop::Requested),
@@ -193,12 +193,9 @@ impl Worker {
                 e => e,
             };
             if step.is_err() {
-                break step;
+                break;
             }
-        };
-        let Err(Stop::Requested) = outcome else {
-            unreachable!("the loop ends only on stop")
-        };
+        }
         for r in readers {
             r.abort();
         }
@@ -238,15 +235,10 @@ impl Worker {
             let (r, body) = match route(&self.def, &e) {
                 Ok(x) => x,
                 Err(err) => {
-                    let table = e
-                        .data
-                        .property("Table")
-                        .map(|_| {
-                            routing_properties(&e)["Table"]
-                                .as_str()
-                                .unwrap_or("")
-                                .to_string()
-                        })
+                    let props = routing_properties(&e);
+                    let table = props["Table"]
+                        .as_str()
+                        .map(str::to_string)
                         .or_else(|| self.def.table.clone())
                         .unwrap_or_default();
                     let failure = RecordFailure {
@@ -257,13 +249,7 @@ impl Worker {
                         code: err.code,
                         message: err.message,
                     };
-                    self.fail(
-                        &self.def.database.clone(),
-                        &table,
-                        &e,
-                        routing_properties(&e),
-                        &failure,
-                    );
+                    self.fail(&self.def.database.clone(), &table, &e, props, &failure);
                     continue;
                 }
             };
