@@ -77,6 +77,23 @@ async fn connection(c: &Client, name: &str) -> Map<String, Value> {
         .collect()
 }
 
+/// Polls `.show data connection` until `ok` holds (its counters move just after the
+/// rows of a batch become visible); returns the last row seen after at most 10 s.
+async fn connection_when(
+    c: &Client,
+    name: &str,
+    ok: impl Fn(&Map<String, Value>) -> bool,
+) -> Map<String, Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shown = connection(c, name).await;
+        if ok(&shown) || Instant::now() > deadline {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 const SEED_TABLE: &str = ".create table TestTable (TimeStamp: datetime, Temperature: float, Humidity: float, IoTDevice: string)";
 const SEED_MAPPING: &str = r#".create table TestTable ingestion json mapping 'TestMapping' '[{"column":"TimeStamp","Properties":{"Path":"$.timestamp"}},{"column":"Temperature","Properties":{"Path":"$.temperature"}},{"column":"Humidity","Properties":{"Path":"$.humidity"}},{"column":"IoTDevice","Properties":{"Path":"$.iotdevice"}}]'"#;
 
@@ -149,7 +166,7 @@ async fn seed_scenario_1001_events_land_with_the_values_sent() {
     assert_eq!(rows[0][1], json!(7));
     assert_eq!(rows[0][2].as_f64().unwrap(), 50.0);
     assert_eq!(rows[0][3], json!("2024-05-01T10:00:00.0000000Z"));
-    let shown = connection(c, "iot").await;
+    let shown = connection_when(c, "iot", |s| s["EventsIngested"] == json!(1001)).await;
     assert_eq!(shown["EventsIngested"], json!(1001), "{shown:?}");
     assert_eq!(shown["EventsFailed"], json!(0), "{shown:?}");
     assert_eq!(shown["ConsumerGroup"], json!("iot"));
@@ -242,7 +259,7 @@ async fn events_route_by_their_own_properties_with_system_properties() {
             json!(true)
         ]]
     );
-    let shown = connection(c, "routed").await;
+    let shown = connection_when(c, "routed", |s| s["EventsIngested"] == json!(3)).await;
     assert_eq!(shown["EventsIngested"], json!(3), "{shown:?}");
     assert!(
         shown["BatchesSealedBy"]["streaming"].as_u64().unwrap() >= 2,
@@ -411,7 +428,14 @@ async fn batches_seal_by_items_time_size_and_streaming() {
         200,
         "the partial batch sealed early"
     );
-    let by = connection(c, "policies").await["BatchesSealedBy"].clone();
+    let by = connection_when(c, "policies", |s| {
+        let by = &s["BatchesSealedBy"];
+        by["time"].as_u64() >= Some(1)
+            && by["size"] == json!(1)
+            && by["streaming"].as_u64() >= Some(1)
+    })
+    .await["BatchesSealedBy"]
+        .clone();
     assert_eq!(by["items"], json!(2), "{by}");
     assert!(by["time"].as_u64().unwrap() >= 1, "{by}");
     assert_eq!(by["size"], json!(1), "{by}");
