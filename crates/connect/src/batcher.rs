@@ -88,15 +88,19 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn add(&mut self, route: Route, item: Item, now: Instant) {
+    pub fn add(&mut self, route: &Route, item: Item, now: Instant) {
         let size = item.record.body.len() as u64;
-        let b = self.batches.entry(route.clone()).or_insert_with(|| Batch {
-            route,
-            items: vec![],
-            bytes: 0,
-            opened: now,
-            first_seq: BTreeMap::new(),
-        });
+        if !self.batches.contains_key(route) {
+            let b = Batch {
+                route: route.clone(),
+                items: vec![],
+                bytes: 0,
+                opened: now,
+                first_seq: BTreeMap::new(),
+            };
+            self.batches.insert(route.clone(), b);
+        }
+        let b = self.batches.get_mut(route).expect("inserted above");
         b.first_seq.entry(item.partition).or_insert(item.seq);
         b.bytes += size;
         b.items.push(item);
@@ -219,19 +223,19 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Batcher::default();
         let l = limits(10, 3, 1);
-        b.add(route("T"), item(0, 1, 10), t0);
-        b.add(route("T"), item(0, 2, 10), t0);
+        b.add(&route("T"), item(0, 1, 10), t0);
+        b.add(&route("T"), item(0, 2, 10), t0);
         assert_eq!(b.due_reason(&route("T"), l, STREAM, t0), None);
         assert_eq!(
             b.due_reason(&route("T"), l, STREAM, t0 + Duration::from_secs(10)),
             Some(SealReason::Time)
         );
-        b.add(route("T"), item(1, 7, 10), t0);
+        b.add(&route("T"), item(1, 7, 10), t0);
         assert_eq!(
             b.due_reason(&route("T"), l, STREAM, t0),
             Some(SealReason::Items)
         );
-        b.add(route("U"), item(0, 3, 1024 * 1024), t0);
+        b.add(&route("U"), item(0, 3, 1024 * 1024), t0);
         assert_eq!(
             b.due_reason(&route("U"), l, STREAM, t0),
             Some(SealReason::Size)
@@ -251,7 +255,7 @@ mod tests {
         let mut b = Batcher::default();
         let mut l = limits(300, 500, 1024);
         l.streaming = true;
-        b.add(route("T"), item(0, 1, 10), t0);
+        b.add(&route("T"), item(0, 1, 10), t0);
         assert_eq!(b.due_reason(&route("T"), l, STREAM, t0), None);
         assert_eq!(
             b.due_reason(&route("T"), l, STREAM, t0 + Duration::from_millis(200)),

@@ -70,9 +70,10 @@ pub struct Worker {
     batcher: Batcher,
     /// Per partition: the first sequence number not yet handled.
     next: BTreeMap<u32, u64>,
-    /// (db, table, source id) → the last sequence number the table holds.
-    positions: HashMap<(String, String, String), i64>,
-    limits: HashMap<(String, String), Limits>,
+    /// Route (its table, format and mapping) → partition → the last sequence number the
+    /// table holds for that source. Looked up per event without allocating.
+    positions: HashMap<Route, HashMap<u32, i64>>,
+    limits: HashMap<Route, Limits>,
     checkpointed: BTreeMap<u32, u64>,
     last_checkpoint: Instant,
 }
@@ -279,8 +280,7 @@ impl Worker {
                 );
                 continue;
             }
-            let source = source_id(&self.def, p, &r);
-            if (seq as i64) <= self.position(&r, &source).await {
+            if (seq as i64) <= self.position(&r, p).await {
                 self.stats.events_skipped.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -295,7 +295,7 @@ impl Worker {
                 enqueued_ms: e.enqueued_time_ms,
                 properties: routing_properties(&e),
             };
-            self.batcher.add(r.clone(), item, now);
+            self.batcher.add(&r, item, now);
             // Count and size limits seal at the event that reaches them.
             let limits = self.limits(&r);
             if let Some(reason) = self
@@ -327,29 +327,39 @@ impl Worker {
             .collect()
     }
 
-    /// The last sequence number `route`'s table holds for `source` (-1 for none).
-    async fn position(&mut self, r: &Route, source: &str) -> i64 {
-        let key = (r.db.clone(), r.table.clone(), source.to_string());
-        if let Some(v) = self.positions.get(&key) {
+    /// The last sequence number of `partition` that `r`'s table holds for this route
+    /// (-1 for none).
+    async fn position(&mut self, r: &Route, partition: u32) -> i64 {
+        if let Some(v) = self.positions.get(r).and_then(|m| m.get(&partition)) {
             return *v;
         }
+        let source = source_id(&self.def, partition, r);
         let v = match self.explorer.table(&r.db, &r.table) {
-            Ok(t) => t.source_position(source).await.ok().flatten().unwrap_or(-1),
+            Ok(t) => t
+                .source_position(&source)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(-1),
             Err(_) => -1,
         };
-        self.positions.insert(key, v);
+        self.positions
+            .entry(r.clone())
+            .or_default()
+            .insert(partition, v);
         v
     }
 
     fn limits(&mut self, r: &Route) -> Limits {
-        let explorer = &self.explorer;
-        *self
-            .limits
-            .entry((r.db.clone(), r.table.clone()))
-            .or_insert_with(|| Limits {
-                policy: explorer.batching_policy(&r.db, &r.table),
-                streaming: explorer.streaming_enabled(&r.db, &r.table),
-            })
+        if let Some(l) = self.limits.get(r) {
+            return *l;
+        }
+        let l = Limits {
+            policy: self.explorer.batching_policy(&r.db, &r.table),
+            streaming: self.explorer.streaming_enabled(&r.db, &r.table),
+        };
+        self.limits.insert(r.clone(), l);
+        l
     }
 
     /// Seals every batch whose limit is reached, and the largest ones while the buffer
@@ -385,10 +395,10 @@ impl Worker {
         let Some(batch) = self.batcher.take(r) else {
             return Ok(());
         };
-        let sources: Vec<(String, i64)> = batch
-            .last_seq()
-            .into_iter()
-            .map(|(p, s)| (source_id(&self.def, p, r), s as i64))
+        let last_seq = batch.last_seq();
+        let sources: Vec<(String, i64)> = last_seq
+            .iter()
+            .map(|(p, s)| (source_id(&self.def, *p, r), *s as i64))
             .collect();
         let newest_ms = batch.items.iter().map(|i| i.enqueued_ms).max().unwrap_or(0);
         let mut attempt = 0;
@@ -417,9 +427,9 @@ impl Worker {
                     self.stats
                         .rows_ingested
                         .fetch_add(outcome.rows as u64, Ordering::Relaxed);
-                    for (source, v) in sources {
-                        self.positions
-                            .insert((r.db.clone(), r.table.clone(), source), v);
+                    let known = self.positions.entry(r.clone()).or_default();
+                    for (p, s) in last_seq {
+                        known.insert(p, s as i64);
                     }
                     self.stats.sealed(reason);
                     self.stats.last_latency_ms.store(
