@@ -250,7 +250,8 @@ impl Worker {
                         code: err.code,
                         message: err.message,
                     };
-                    self.fail(&self.def.database.clone(), &table, &e, props, &failure);
+                    let db = self.def.database.clone();
+                    self.fail(&db, &table, p, seq, props, &failure);
                     continue;
                 }
             };
@@ -271,13 +272,7 @@ impl Worker {
                     code: "BadRequest_EntityNotFound",
                     message,
                 };
-                self.fail(
-                    &r.db.clone(),
-                    &r.table.clone(),
-                    &e,
-                    routing_properties(&e),
-                    &failure,
-                );
+                self.fail(&r.db, &r.table, p, seq, routing_properties(&e), &failure);
                 continue;
             }
             if (seq as i64) <= self.position(&r, p).await {
@@ -474,27 +469,28 @@ impl Worker {
     }
 
     fn fail_item(&self, batch: &Batch, index: usize, f: &RecordFailure) {
-        let Some(item) = batch.items.get(index) else {
-            return;
-        };
-        let origin = EventOrigin {
-            connection: self.def.name.clone(),
-            hub: self.def.hub.clone(),
-            partition: item.partition,
-            sequence_number: item.seq,
-            properties: item.properties.clone(),
-        };
-        self.stats.events_failed.fetch_add(1, Ordering::Relaxed);
-        self.explorer
-            .record_event_failure(&batch.route.db, &batch.route.table, origin, f);
+        if let Some(item) = batch.items.get(index) {
+            let (db, table) = (&batch.route.db, &batch.route.table);
+            let props = item.properties.clone();
+            self.fail(db, table, item.partition, item.seq, props, f);
+        }
     }
 
-    fn fail(&self, db: &str, table: &str, e: &ReceivedEvent, properties: Value, f: &RecordFailure) {
+    /// Records a failed event (or record of one) with where it came from.
+    fn fail(
+        &self,
+        db: &str,
+        table: &str,
+        partition: u32,
+        sequence_number: u64,
+        properties: Value,
+        f: &RecordFailure,
+    ) {
         let origin = EventOrigin {
             connection: self.def.name.clone(),
             hub: self.def.hub.clone(),
-            partition: e.partition,
-            sequence_number: e.sequence_number,
+            partition,
+            sequence_number,
             properties,
         };
         self.stats.events_failed.fetch_add(1, Ordering::Relaxed);

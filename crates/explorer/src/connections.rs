@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use eddy_kql::command::Properties;
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -18,7 +17,7 @@ use crate::error::{ExplorerError, Result};
 use crate::explorer::Explorer;
 use crate::ingest::events::{parse_events, EventRecord};
 use crate::ingest::{Format, RecordFailure, Request};
-use crate::journal::{EventOrigin, Failure};
+use crate::journal::EventOrigin;
 use crate::result::ResultTable;
 
 /// The data connection commands, answered by the connection manager. Creating and
@@ -136,20 +135,6 @@ impl Explorer {
             "{}/partitions/{}/sequence/{}",
             origin.hub, origin.partition, origin.sequence_number
         );
-        self.journal
-            .lock()
-            .expect("journal lock")
-            .record_failure(Failure {
-                operation_id: Uuid::new_v4(),
-                database: db.to_string(),
-                table: table.to_string(),
-                failed_on: Utc::now(),
-                source,
-                position: failure.position.clone(),
-                payload: failure.payload.clone(),
-                error_code: failure.code.to_string(),
-                details: failure.message.clone(),
-                origin: Some(origin),
-            });
+        self.record_failure_from(Uuid::new_v4(), db, table, &source, failure, Some(origin));
     }
 }

@@ -371,6 +371,7 @@ impl Explorer {
         Ok(())
     }
 
+    /// Keeps a failed record for `.show ingestion failures`.
     pub(crate) fn record_failure(
         &self,
         op: Uuid,
@@ -378,6 +379,18 @@ impl Explorer {
         table: &str,
         source: &str,
         f: &crate::ingest::RecordFailure,
+    ) {
+        self.record_failure_from(op, db, table, source, f, None)
+    }
+
+    pub(crate) fn record_failure_from(
+        &self,
+        op: Uuid,
+        db: &str,
+        table: &str,
+        source: &str,
+        f: &crate::ingest::RecordFailure,
+        origin: Option<crate::journal::EventOrigin>,
     ) {
         self.journal
             .lock()
@@ -392,7 +405,7 @@ impl Explorer {
                 payload: f.payload.clone(),
                 error_code: f.code.to_string(),
                 details: f.message.clone(),
-                origin: None,
+                origin,
             });
     }
 
