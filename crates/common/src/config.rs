@@ -36,7 +36,8 @@ pub struct Config {
     /// Where hubs, tables and all state live.
     pub data_dir: PathBuf,
     pub http: ListenConfig,
-    pub kafka: ListenConfig,
+    /// The Kafka protocol endpoint.
+    pub kafka: KafkaConfig,
     pub amqp: ListenConfig,
     pub hub: HubDefaults,
     /// The Kusto REST endpoints on the HTTP port.
@@ -154,6 +155,38 @@ pub struct ListenConfig {
     pub port: u16,
 }
 
+/// The Kafka protocol endpoint: a single broker in front of the hubs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// Host named in Metadata and FindCoordinator answers; empty: the address each
+    /// client connected to.
+    pub advertised_host: String,
+    /// Port named in those answers; 0: the bound port.
+    pub advertised_port: u16,
+    /// Largest request frame accepted; bigger ones close the connection.
+    pub max_request_bytes: u64,
+    /// How long a new group waits for more members before its first assignment.
+    pub initial_rebalance_delay_ms: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 9092,
+            advertised_host: String::new(),
+            advertised_port: 0,
+            max_request_bytes: 16 * 1024 * 1024,
+            initial_rebalance_delay_ms: 3000,
+        }
+    }
+}
+
 /// When an append is acknowledged.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -214,7 +247,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./eddy-data"),
             http: ListenConfig::new(8080),
-            kafka: ListenConfig::new(9092),
+            kafka: KafkaConfig::default(),
             amqp: ListenConfig::new(5672),
             hub: HubDefaults::default(),
             kusto: KustoConfig::default(),

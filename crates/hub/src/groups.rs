@@ -143,6 +143,20 @@ impl GroupStore {
         })
     }
 
+    /// Sets (or with `None` clears) several partitions' checkpoints in one durable
+    /// write.
+    pub fn set_checkpoints(&self, group: &str, updates: Vec<(u32, Option<Checkpoint>)>) -> Result<()> {
+        self.with_group(group, |s| {
+            for (partition, cp) in updates {
+                match cp {
+                    Some(cp) => s.checkpoints.insert(partition, cp),
+                    None => s.checkpoints.remove(&partition),
+                };
+            }
+            ((), true)
+        })
+    }
+
     pub fn ownership(&self, group: &str) -> Result<Vec<Ownership>> {
         self.with_group(group, |s| (s.ownership.values().cloned().collect(), false))
     }

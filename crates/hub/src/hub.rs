@@ -316,6 +316,27 @@ impl Hub {
         self.groups.set_checkpoint(group, cp)
     }
 
+    /// Sets (or with `None` clears) the checkpoints of several partitions at once,
+    /// creating the consumer group first when `create` is set and it does not exist.
+    pub fn set_checkpoints(
+        &self,
+        group: &str,
+        updates: Vec<(u32, Option<Checkpoint>)>,
+        create: bool,
+    ) -> Result<()> {
+        if create && self.check_group(group).is_err() {
+            match self.create_group(group) {
+                Ok(()) | Err(HubError::GroupExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.check_group(group)?;
+        for (p, _) in &updates {
+            self.partition_by_index(*p)?;
+        }
+        self.groups.set_checkpoints(group, updates)
+    }
+
     pub fn ownership(&self, group: &str) -> Result<Vec<Ownership>> {
         self.check_group(group)?;
         self.groups.ownership(group)

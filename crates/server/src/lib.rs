@@ -1,10 +1,9 @@
 //! Eddy's network servers over the hub and the explorer: HTTP (hub API, Event Hubs
-//! REST, Kusto REST) today,
-//! Kafka and AMQP on their own ports as they arrive.
+//! REST, Kusto REST) and Kafka; AMQP on its own port as it arrives.
 //!
 //! ```text
 //!  Server::start(config) ── open Namespace (recover logs) ── create configured hubs
-//!        └─ bind HTTP ── serve until shutdown ── drain requests ── flush + close logs
+//!        └─ bind HTTP + Kafka ── serve until shutdown ── drain requests ── flush + close logs
 //! ```
 
 pub mod api;
@@ -30,6 +29,11 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot listen for Kafka on {addr}: {source} (choose another port with --kafka-port or EDDY_KAFKA_PORT, or set kafka.enabled = false)")]
+    BindKafka {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Explorer(#[from] eddy_explorer::ExplorerError),
     #[error("server failed: {0}")]
@@ -39,6 +43,9 @@ pub enum ServerError {
 /// A started server; `addr` is the bound HTTP address (useful with port 0).
 pub struct Server {
     pub http_addr: SocketAddr,
+    /// The bound Kafka address, when the Kafka endpoint is on.
+    pub kafka_addr: Option<SocketAddr>,
+    kafka: Option<eddy_kafka::KafkaServer>,
     pub ns: Arc<Namespace>,
     pub explorer: Arc<eddy_explorer::Explorer>,
     listener: tokio::net::TcpListener,
@@ -95,7 +102,20 @@ impl Server {
                 source,
             })?;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
+        let kafka = if config.kafka.enabled {
+            let k = eddy_kafka::KafkaServer::bind(&config.kafka, ns.clone())
+                .await
+                .map_err(|source| ServerError::BindKafka {
+                    addr: format!("{}:{}", config.kafka.host, config.kafka.port),
+                    source,
+                })?;
+            Some(k)
+        } else {
+            None
+        };
         Ok(Server {
+            kafka_addr: kafka.as_ref().map(|k| k.local_addr()),
+            kafka,
             connections,
             http_addr,
             ns,
@@ -167,6 +187,8 @@ impl Server {
                 }
             })
         });
+        let (stop_kafka, kafka_stopped) = tokio::sync::watch::channel(false);
+        let kafka = self.kafka.map(|k| tokio::spawn(k.run(kafka_stopped)));
         let app = http::router(http::AppState {
             ns: ns.clone(),
             explorer: self.explorer.clone(),
@@ -177,6 +199,10 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
         retention.abort();
+        let _ = stop_kafka.send(true);
+        if let Some(k) = kafka {
+            let _ = k.await;
+        }
         // Queued ingestion finishes the message in hand, then stops.
         let _ = stop_queued.send(true);
         if let Some(q) = queued {

@@ -43,15 +43,21 @@ impl RunArgs {
     }
 }
 
-/// Starts `eddy serve` (this binary) on a free port with data in `dir`; returns the
-/// child, its pid and a client once it answers.
-pub async fn spawn_eddy(
-    dir: &Path,
-    extra: &[&str],
-) -> Result<(tokio::process::Child, u32, Client)> {
+/// A child `eddy serve` for a benchmark.
+pub struct Child {
+    pub process: tokio::process::Child,
+    pub pid: u32,
+    pub client: Client,
+    /// `host:port` of its Kafka endpoint.
+    pub kafka: String,
+}
+
+/// Starts `eddy serve` (this binary) on free ports with data in `dir`; returns once
+/// it answers.
+pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
     let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
-        .args(["serve", "--http-port", "0", "--data-dir"])
+    let mut process = tokio::process::Command::new(exe)
+        .args(["serve", "--http-port", "0", "--kafka-port", "0", "--data-dir"])
         .arg(dir)
         .args(extra)
         .env("RUST_LOG", "warn")
@@ -59,25 +65,32 @@ pub async fn spawn_eddy(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
-    let pid = child.id().context("server pid")?;
+    let pid = process.id().context("server pid")?;
     let mut lines =
-        tokio::io::BufReader::new(child.stdout.take().context("server stdout")?).lines();
-    let addr = loop {
+        tokio::io::BufReader::new(process.stdout.take().context("server stdout")?).lines();
+    let (mut http, mut kafka) = (String::new(), String::new());
+    loop {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await??
             .context("server exited")?;
+        let first_word = |rest: &str| rest.split_whitespace().next().unwrap_or_default().to_string();
         if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            http = first_word(rest);
+        } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
+            kafka = first_word(rest);
+        } else if line == "eddy: ready" {
+            break;
         }
-    };
+    }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = Client::new(&format!("http://{addr}"));
+    let client = Client::new(&format!("http://{http}"));
     client.wait_ready(Duration::from_secs(30)).await?;
-    Ok((child, pid, client))
+    Ok(Child {
+        process,
+        pid,
+        client,
+        kafka,
+    })
 }
 
 /// Stops a child server with SIGTERM (graceful flush), then waits.

@@ -196,7 +196,12 @@ async fn bench_eddy(
     producers: usize,
 ) -> Result<Value> {
     let fsync = if mode == "durable" { "always" } else { "lazy" };
-    let (mut child, pid, client) = spawn_eddy(dir, &["--fsync", fsync]).await?;
+    let super::common::Child {
+        process: mut child,
+        pid,
+        client,
+        ..
+    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
     client
         .create_hub("bench", &json!({"partitions": args.partitions}))
         .await?;

@@ -96,7 +96,12 @@ pub async fn run(mut args: IngestBenchArgs) -> Result<()> {
         args.batch = 100;
     }
     let tmp = args.run.tempdir("eddy-bench-ingest-")?;
-    let (mut child, pid, client) = spawn_eddy(&tmp.path().join("data"), &[]).await?;
+    let super::common::Child {
+        process: mut child,
+        pid,
+        client,
+        ..
+    } = spawn_eddy(&tmp.path().join("data"), &[]).await?;
     client
         .create_hub("bench", &json!({"partitions": args.partitions}))
         .await?;

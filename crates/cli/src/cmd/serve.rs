@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// HTTP port: Event Hubs REST, Eddy API, /health, /metrics [default: 8080; 0 picks one].
     #[arg(long)]
     pub http_port: Option<u16>,
-    /// Kafka protocol port [default: 9092] (endpoint arrives in a later release).
+    /// Kafka protocol port [default: 9092; 0 picks one].
     #[arg(long)]
     pub kafka_port: Option<u16>,
     /// Event Hubs AMQP port [default: 5672] (endpoint arrives in a later release).
@@ -77,6 +77,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let addr = server.http_addr;
     println!("eddy: data directory {}", config.data_dir.display());
     println!("eddy: http listening on {addr} (health: http://{addr}/health, metrics: http://{addr}/metrics)");
+    if let Some(k) = server.kafka_addr {
+        println!("eddy: kafka listening on {k}");
+    }
     println!(
         "eddy: hub fsync mode {:?}; {} hub(s)",
         config.hub.fsync,

@@ -12,6 +12,8 @@ pub const EDDY: &str = env!("CARGO_BIN_EXE_eddy");
 pub struct Eddy {
     pub child: Child,
     pub url: String,
+    /// `host:port` of the Kafka endpoint.
+    pub kafka: String,
     pub client: Client,
 }
 
@@ -24,7 +26,7 @@ impl Eddy {
     /// Starts `eddy serve` with extra `EDDY_*` settings in its environment.
     pub async fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Eddy {
         let mut child = Command::new(EDDY)
-            .args(["serve", "--http-port", "0", "--data-dir"])
+            .args(["serve", "--http-port", "0", "--kafka-port", "0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .envs(env.iter().copied())
@@ -37,22 +39,33 @@ impl Eddy {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
+            let (mut http, mut kafka) = (String::new(), String::new());
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                let first = |rest: &str| rest.split_whitespace().next().unwrap().to_string();
                 if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
+                    http = first(rest);
+                } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
+                    kafka = first(rest);
+                } else if line == "eddy: ready" {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+                        let _ = tx.send((http.clone(), kafka.clone()));
                     }
                 }
             }
         });
-        let addr = rx
+        let (addr, kafka) = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("server printed its address");
+            .expect("server printed its addresses");
         let url = format!("http://{addr}");
         let client = Client::new(&url);
         client.wait_ready(Duration::from_secs(30)).await.unwrap();
-        Eddy { child, url, client }
+        Eddy {
+            child,
+            url,
+            kafka,
+            client,
+        }
     }
 
     /// Runs an `eddy` client command against this server.
