@@ -145,7 +145,11 @@ impl GroupStore {
 
     /// Sets (or with `None` clears) several partitions' checkpoints in one durable
     /// write.
-    pub fn set_checkpoints(&self, group: &str, updates: Vec<(u32, Option<Checkpoint>)>) -> Result<()> {
+    pub fn set_checkpoints(
+        &self,
+        group: &str,
+        updates: Vec<(u32, Option<Checkpoint>)>,
+    ) -> Result<()> {
         self.with_group(group, |s| {
             for (partition, cp) in updates {
                 match cp {

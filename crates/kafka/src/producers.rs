@@ -36,7 +36,9 @@ impl BatchId {
 pub enum Verdict {
     Append,
     /// A retry of a stored batch: answer with its original base offset.
-    Duplicate { base_offset: i64 },
+    Duplicate {
+        base_offset: i64,
+    },
     Refuse(i16),
 }
 
@@ -102,13 +104,19 @@ impl Producers {
                 base_offset: *offset,
             };
         }
-        let expected = state.batches.back().map_or(batch.base_sequence, |(_, l, _)| {
-            if *l == i32::MAX {
-                0
-            } else {
-                l + 1
-            }
-        });
+        let expected = state
+            .batches
+            .back()
+            .map_or(
+                batch.base_sequence,
+                |(_, l, _)| {
+                    if *l == i32::MAX {
+                        0
+                    } else {
+                        l + 1
+                    }
+                },
+            );
         if batch.base_sequence == expected {
             Verdict::Append
         } else {

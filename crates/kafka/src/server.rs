@@ -135,7 +135,12 @@ async fn serve(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                tracing::warn!(%peer, error = %e, "kafka connection closed");
+                use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
+                if matches!(e.kind(), ConnectionReset | BrokenPipe) {
+                    tracing::debug!(%peer, error = %e, "kafka client went away");
+                } else {
+                    tracing::warn!(%peer, error = %e, "kafka connection closed");
+                }
                 break;
             }
         };

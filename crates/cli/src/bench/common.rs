@@ -57,7 +57,14 @@ pub struct Child {
 pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
     let exe = std::env::current_exe()?;
     let mut process = tokio::process::Command::new(exe)
-        .args(["serve", "--http-port", "0", "--kafka-port", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--http-port",
+            "0",
+            "--kafka-port",
+            "0",
+            "--data-dir",
+        ])
         .arg(dir)
         .args(extra)
         .env("RUST_LOG", "warn")
@@ -73,7 +80,12 @@ pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await??
             .context("server exited")?;
-        let first_word = |rest: &str| rest.split_whitespace().next().unwrap_or_default().to_string();
+        let first_word = |rest: &str| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
         if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
             http = first_word(rest);
         } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {

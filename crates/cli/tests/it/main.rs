@@ -6,5 +6,6 @@ mod consumer_groups;
 mod crash;
 mod e2e;
 mod explorer;
+mod kafka;
 mod kusto_sdk;
 mod support;

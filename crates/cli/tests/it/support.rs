@@ -26,7 +26,14 @@ impl Eddy {
     /// Starts `eddy serve` with extra `EDDY_*` settings in its environment.
     pub async fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Eddy {
         let mut child = Command::new(EDDY)
-            .args(["serve", "--http-port", "0", "--kafka-port", "0", "--data-dir"])
+            .args([
+                "serve",
+                "--http-port",
+                "0",
+                "--kafka-port",
+                "0",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(extra)
             .envs(env.iter().copied())

@@ -7,10 +7,10 @@ use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
-    BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest,
-    MetadataResponse, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
-    SaslHandshakeResponse, TopicName,
+    BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest, MetadataResponse,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+    TopicName,
 };
 
 use super::{s, Conn};
@@ -19,7 +19,12 @@ use crate::server::Broker;
 
 const NODE: BrokerId = BrokerId(0);
 
-pub fn metadata(broker: &Broker, conn: &Conn, r: MetadataRequest, version: i16) -> MetadataResponse {
+pub fn metadata(
+    broker: &Broker,
+    conn: &Conn,
+    r: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let (host, port) = conn.advertised(broker);
     // v0: an empty list means every topic; v1+: null does, empty means none.
     let names: Vec<String> = match r.topics {
@@ -124,12 +129,18 @@ pub fn create_topics(broker: &Broker, r: CreateTopicsRequest) -> CreateTopicsRes
             if t.replication_factor > 1 {
                 return fail(
                     errors::INVALID_REPLICATION_FACTOR,
-                    format!("replication factor {} is larger than the one broker Eddy runs", t.replication_factor),
+                    format!(
+                        "replication factor {} is larger than the one broker Eddy runs",
+                        t.replication_factor
+                    ),
                 );
             }
             let partitions = (t.num_partitions > 0).then_some(t.num_partitions as u32);
             if t.num_partitions == 0 || t.num_partitions < -1 {
-                return fail(errors::INVALID_PARTITIONS, format!("invalid partition count {}", t.num_partitions));
+                return fail(
+                    errors::INVALID_PARTITIONS,
+                    format!("invalid partition count {}", t.num_partitions),
+                );
             }
             let mut settings = HubSettings {
                 name: name.clone(),
@@ -140,14 +151,18 @@ pub fn create_topics(broker: &Broker, r: CreateTopicsRequest) -> CreateTopicsRes
                 if c.name.as_str() == "retention.ms" {
                     if let Some(ms) = c.value.as_ref().and_then(|v| v.parse::<i64>().ok()) {
                         if ms > 0 {
-                            settings.retention_hours = Some(((ms as u64).div_ceil(3_600_000)).max(1));
+                            settings.retention_hours =
+                                Some(((ms as u64).div_ceil(3_600_000)).max(1));
                         }
                     }
                 }
             }
             if r.validate_only {
                 if broker.ns.get(&name).is_ok() {
-                    return fail(errors::TOPIC_ALREADY_EXISTS, format!("topic '{name}' already exists"));
+                    return fail(
+                        errors::TOPIC_ALREADY_EXISTS,
+                        format!("topic '{name}' already exists"),
+                    );
                 }
                 return result;
             }

@@ -48,7 +48,8 @@ pub async fn fetch(broker: &Broker, r: FetchRequest) -> FetchResponse {
         {
             return response;
         }
-        let changed = futures::future::select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
+        let changed =
+            futures::future::select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         match tokio::time::timeout_at(deadline, changed).await {
             Ok((Ok(()), _, _)) => continue,
             Ok((Err(_), _, _)) | Err(_) => {
@@ -76,7 +77,10 @@ fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
                 Ok(h) => h,
                 Err(e) => {
                     errored = true;
-                    partitions.push(out.with_error_code(errors::from_hub(e)).with_high_watermark(-1));
+                    partitions.push(
+                        out.with_error_code(errors::from_hub(e))
+                            .with_high_watermark(-1),
+                    );
                     continue;
                 }
             };
@@ -92,7 +96,10 @@ fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
                 continue;
             };
             let info = log.info();
-            let (begin, next) = (info.begin_sequence_number as i64, info.next_sequence_number as i64);
+            let (begin, next) = (
+                info.begin_sequence_number as i64,
+                info.next_sequence_number as i64,
+            );
             let out = out
                 .with_high_watermark(next)
                 .with_last_stable_offset(next)
@@ -132,5 +139,9 @@ fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
                 .with_partitions(partitions),
         );
     }
-    (FetchResponse::default().with_responses(topics), total, errored)
+    (
+        FetchResponse::default().with_responses(topics),
+        total,
+        errored,
+    )
 }

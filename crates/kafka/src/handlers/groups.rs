@@ -14,7 +14,12 @@ use crate::coordinator::{JoinRequest, JoinResult, Reply, SyncResult};
 use crate::errors;
 use crate::server::Broker;
 
-pub async fn join(broker: &Broker, conn: &Conn, r: JoinGroupRequest, version: i16) -> JoinGroupResponse {
+pub async fn join(
+    broker: &Broker,
+    conn: &Conn,
+    r: JoinGroupRequest,
+    version: i16,
+) -> JoinGroupResponse {
     let member_id = r.member_id.to_string();
     let session = Duration::from_millis(r.session_timeout_ms.max(0) as u64);
     let request = JoinRequest {
@@ -91,9 +96,10 @@ pub async fn sync(broker: &Broker, r: SyncGroupRequest) -> SyncGroupResponse {
 }
 
 pub fn heartbeat(broker: &Broker, r: HeartbeatRequest) -> HeartbeatResponse {
-    let code = broker
-        .coordinator
-        .heartbeat(r.group_id.0.as_str(), r.generation_id, r.member_id.as_str());
+    let code =
+        broker
+            .coordinator
+            .heartbeat(r.group_id.0.as_str(), r.generation_id, r.member_id.as_str());
     HeartbeatResponse::default().with_error_code(code)
 }
 
@@ -118,6 +124,7 @@ pub fn leave(broker: &Broker, r: LeaveGroupRequest, version: i16) -> LeaveGroupR
                 .collect(),
         )
     } else {
-        LeaveGroupResponse::default().with_error_code(codes.first().copied().unwrap_or(errors::NONE))
+        LeaveGroupResponse::default()
+            .with_error_code(codes.first().copied().unwrap_or(errors::NONE))
     }
 }

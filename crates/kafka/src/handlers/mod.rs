@@ -66,10 +66,7 @@ pub(crate) fn s(text: &str) -> StrBytes {
     StrBytes::from_string(text.to_string())
 }
 
-fn respond<R: Encodable + HeaderVersion>(
-    h: &Header,
-    body: &R,
-) -> Result<Option<Bytes>, Malformed> {
+fn respond<R: Encodable + HeaderVersion>(h: &Header, body: &R) -> Result<Option<Bytes>, Malformed> {
     encode_response(h.correlation_id, h.version, body)
         .map(Some)
         .map_err(|e| Malformed(format!("{:?} v{}: {}", h.api, h.version, e.0)))

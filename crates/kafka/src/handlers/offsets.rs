@@ -39,11 +39,14 @@ pub fn list_offsets(broker: &Broker, r: ListOffsetsRequest) -> ListOffsetsRespon
                 .map(|p| {
                     let out = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    let found = hub.as_ref().map_err(errors::from_hub).and_then(|hub| {
-                        offset_for_time(hub, p.partition_index, p.timestamp)
-                    });
+                    let found = hub
+                        .as_ref()
+                        .map_err(errors::from_hub)
+                        .and_then(|hub| offset_for_time(hub, p.partition_index, p.timestamp));
                     match found {
-                        Ok((offset, timestamp)) => out.with_offset(offset).with_timestamp(timestamp),
+                        Ok((offset, timestamp)) => {
+                            out.with_offset(offset).with_timestamp(timestamp)
+                        }
                         Err(code) => out.with_error_code(code).with_offset(-1).with_timestamp(-1),
                     }
                 })
@@ -90,10 +93,11 @@ fn offset_for_time(hub: &Hub, partition: i32, timestamp: i64) -> Result<(i64, i6
 
 pub fn commit(broker: &Broker, r: OffsetCommitRequest) -> OffsetCommitResponse {
     let group = r.group_id.0.to_string();
-    let allowed =
-        broker
-            .coordinator
-            .check_commit(&group, r.generation_id_or_member_epoch, r.member_id.as_str());
+    let allowed = broker.coordinator.check_commit(
+        &group,
+        r.generation_id_or_member_epoch,
+        r.member_id.as_str(),
+    );
     let now = eddy_hub::now_ms();
     let topics = r
         .topics
@@ -110,7 +114,12 @@ pub fn commit(broker: &Broker, r: OffsetCommitRequest) -> OffsetCommitResponse {
                             .partitions
                             .iter()
                             .map(|p| {
-                                let cp = checkpoint_for(&hub, p.partition_index, p.committed_offset, now);
+                                let cp = checkpoint_for(
+                                    &hub,
+                                    p.partition_index,
+                                    p.committed_offset,
+                                    now,
+                                );
                                 (p.partition_index.max(0) as u32, cp)
                             })
                             .collect();
@@ -152,7 +161,11 @@ fn checkpoint_for(hub: &Hub, partition: i32, offset: i64, now: i64) -> Option<Ch
         .partition_by_index(partition as u32)
         .ok()
         .and_then(|log| log.read(seq, 1, 1).ok())
-        .and_then(|e| e.first().filter(|e| e.sequence_number == seq).map(|e| e.offset));
+        .and_then(|e| {
+            e.first()
+                .filter(|e| e.sequence_number == seq)
+                .map(|e| e.offset)
+        });
     Some(Checkpoint {
         partition: partition as u32,
         sequence_number: seq,
@@ -186,9 +199,8 @@ pub fn fetch(broker: &Broker, r: OffsetFetchRequest) -> OffsetFetchResponse {
                 .ok()
                 .and_then(|h| h.checkpoints(&group).ok())
                 .unwrap_or_default();
-            let partitions = partitions.unwrap_or_else(|| {
-                checkpoints.iter().map(|c| c.partition as i32).collect()
-            });
+            let partitions = partitions
+                .unwrap_or_else(|| checkpoints.iter().map(|c| c.partition as i32).collect());
             let parts = partitions
                 .into_iter()
                 .map(|p| {

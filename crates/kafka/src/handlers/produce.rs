@@ -39,7 +39,11 @@ pub async fn produce(broker: &Broker, r: ProduceRequest) -> Option<ProduceRespon
         for p in topic.partition_data {
             let resp = PartitionProduceResponse::default().with_index(p.index);
             let resp = match (&hub, transactional) {
-                (_, true) => failed(resp, errors::INVALID_REQUEST, "transactions are not supported"),
+                (_, true) => failed(
+                    resp,
+                    errors::INVALID_REQUEST,
+                    "transactions are not supported",
+                ),
                 (Err(e), _) => failed(resp, errors::from_hub(e), &e.to_string()),
                 (Ok(hub), false) => {
                     produce_partition(broker, hub, p.index, p.records.as_deref(), resp).await
@@ -70,7 +74,10 @@ async fn produce_partition(
     records: Option<&[u8]>,
     resp: PartitionProduceResponse,
 ) -> PartitionProduceResponse {
-    let Ok(log) = u32::try_from(index).map_err(|_| ()).and_then(|p| hub.partition_by_index(p).map_err(|_| ())) else {
+    let Ok(log) = u32::try_from(index)
+        .map_err(|_| ())
+        .and_then(|p| hub.partition_by_index(p).map_err(|_| ()))
+    else {
         let msg = format!("partition {index} does not exist in '{}'", hub.name());
         return failed(resp, errors::UNKNOWN_TOPIC_OR_PARTITION, &msg);
     };
@@ -94,7 +101,11 @@ async fn produce_partition(
     let mut base_offset = None;
     for batch in batches {
         if batch.transactional || batch.control {
-            return failed(resp, errors::INVALID_REQUEST, "transactional batches are not supported");
+            return failed(
+                resp,
+                errors::INVALID_REQUEST,
+                "transactional batches are not supported",
+            );
         }
         if batch.records.is_empty() {
             continue;

@@ -28,7 +28,9 @@ pub enum Parsed {
     Request(Header, Box<RequestKind>),
     /// ApiVersions at a version above ours: answered with UNSUPPORTED_VERSION and our
     /// list, in the v0 body every client can read.
-    ApiVersionsTooNew { correlation_id: i32 },
+    ApiVersionsTooNew {
+        correlation_id: i32,
+    },
     /// An API or version Eddy does not serve; the connection is closed.
     Unsupported {
         api_key: i16,
@@ -68,7 +70,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 
 /// Parses a frame's bytes (without the size prefix).
 pub fn parse(frame: Bytes) -> Result<Parsed, Malformed> {
-    let mut c = Reader { buf: &frame, pos: 0 };
+    let mut c = Reader {
+        buf: &frame,
+        pos: 0,
+    };
     let api_key = c.i16()?;
     let version = c.i16()?;
     let correlation_id = c.i32()?;

@@ -80,13 +80,7 @@ const PRODUCE: &[Field] = &[
     all(I32),
     all(Ty::Array(PRODUCE_TOPIC)),
 ];
-const FETCH_PARTITION: &[Field] = &[
-    all(I32),
-    since(9, I32),
-    all(I64),
-    since(5, I64),
-    all(I32),
-];
+const FETCH_PARTITION: &[Field] = &[all(I32), since(9, I32), all(I64), since(5, I64), all(I32)];
 const FETCH_TOPIC: &[Field] = &[all(Ty::Str), all(Ty::Array(FETCH_PARTITION))];
 const FORGOTTEN_TOPIC: &[Field] = &[all(Ty::Str), all(Ty::Array(INT32_ARRAY))];
 const FETCH: &[Field] = &[

@@ -321,7 +321,11 @@ pub fn encode_batch(out: &mut BytesMut, base_offset: i64, records: &[OutRecord<'
         return;
     }
     let first_ts = records[0].timestamp;
-    let max_ts = records.iter().map(|r| r.timestamp).max().unwrap_or(first_ts);
+    let max_ts = records
+        .iter()
+        .map(|r| r.timestamp)
+        .max()
+        .unwrap_or(first_ts);
     let start = out.len();
     out.put_i64(base_offset);
     out.put_i32(0); // length, filled below

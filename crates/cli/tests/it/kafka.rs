@@ -1,0 +1,276 @@
+//! The Kafka endpoint against real clients: kcat (librdkafka), confluent-kafka and
+//! kafka-python, and across protocols (HTTP in, Kafka out; Kafka in, table out).
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{run_python, stdout, Eddy};
+
+/// Starts Eddy with a short first-rebalance delay and creates `hubs` (4 partitions).
+async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
+    let eddy = Eddy::start_env(
+        dir,
+        &[],
+        &[("EDDY_KAFKA_INITIAL_REBALANCE_DELAY_MS", "300")],
+    )
+    .await;
+    for hub in hubs {
+        eddy.client
+            .create_hub(hub, &json!({"partitions": 4}))
+            .await
+            .unwrap();
+    }
+    eddy
+}
+
+fn kcat(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kcat")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kcat (.ci/run installs it from Debian)");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kcat {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `partition|offset|key|value|headers` lines of everything in `topic`.
+fn kcat_read_all(bootstrap: &str, topic: &str) -> Vec<Vec<String>> {
+    kcat(
+        &[
+            "-b",
+            bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%p|%o|%k|%s|%h\n",
+        ],
+        None,
+    )
+    .lines()
+    .map(|l| l.split('|').map(String::from).collect())
+    .collect()
+}
+
+#[tokio::test]
+async fn kcat_lists_produces_and_consumes_keyed_messages_with_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry", "other"]).await;
+    let listing = kcat(&["-b", &eddy.kafka, "-L"], None);
+    assert!(
+        listing.contains("topic \"telemetry\" with 4 partitions"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("topic \"other\" with 4 partitions"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("broker 0 at {}", eddy.kafka)),
+        "{listing}"
+    );
+
+    let input: String = (0..10_000)
+        .map(|i| format!("device-{}:{{\"i\":{i}}}\n", i % 97))
+        .collect();
+    kcat(
+        &[
+            "-b",
+            &eddy.kafka,
+            "-P",
+            "-t",
+            "telemetry",
+            "-K:",
+            "-H",
+            "app=kcat",
+            "-H",
+            "Table=TestTable",
+        ],
+        Some(&input),
+    );
+    let rows = kcat_read_all(&eddy.kafka, "telemetry");
+    assert_eq!(rows.len(), 10_000);
+    let mut per_partition: BTreeMap<String, Vec<(u64, u64)>> = BTreeMap::new();
+    let mut partition_of_key: BTreeMap<String, String> = BTreeMap::new();
+    for r in &rows {
+        let i: u64 = r[3]
+            .trim_start_matches("{\"i\":")
+            .trim_end_matches('}')
+            .parse()
+            .unwrap();
+        assert_eq!(r[2], format!("device-{}", i % 97), "key kept: {r:?}");
+        assert_eq!(
+            r[4], "app=kcat,Table=TestTable",
+            "headers kept in order: {r:?}"
+        );
+        // One key, one partition (the client's partitioner chose it).
+        let p = partition_of_key.entry(r[2].clone()).or_insert(r[0].clone());
+        assert_eq!(*p, r[0]);
+        per_partition
+            .entry(r[0].clone())
+            .or_default()
+            .push((r[1].parse().unwrap(), i));
+    }
+    for (p, events) in &per_partition {
+        // Offsets from 0 without gaps, in the order the producer sent.
+        for (n, (offset, _)) in events.iter().enumerate() {
+            assert_eq!(*offset, n as u64, "partition {p}");
+        }
+        assert!(
+            events.windows(2).all(|w| w[0].1 < w[1].1),
+            "order in partition {p}"
+        );
+    }
+    assert_eq!(per_partition.len(), 4, "keys spread over all partitions");
+
+    // -G: a group reads everything once, commits, and a second run finds nothing new.
+    let group = |extra: &str| {
+        let out = Command::new("kcat")
+            .args([
+                "-b",
+                &eddy.kafka,
+                "-G",
+                "readers",
+                "-X",
+                "auto.offset.reset=earliest",
+                "-q",
+                "-e",
+                "-f",
+                "%p|%o\n",
+                "telemetry",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{extra}");
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(group("first run"), 10_000);
+    let checkpoints = eddy
+        .client
+        .checkpoints("telemetry", "readers")
+        .await
+        .unwrap();
+    let next: u64 = checkpoints
+        .iter()
+        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
+        .sum();
+    assert_eq!(
+        next, 10_000,
+        "the Kafka group's commits are hub checkpoints: {checkpoints:?}"
+    );
+    assert_eq!(group("second run"), 0);
+}
+
+#[tokio::test]
+async fn confluent_kafka_idempotent_producer_and_a_rebalancing_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["cf-range", "cf-rr"]).await;
+    let out = run_python("kafka_confluent.py", &[&eddy.kafka, "cf-range", "range"]);
+    assert!(out.contains("split [[0, 1], [2, 3]]"), "{out}");
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+    // The round-robin assignor, also computed by the client and relayed by Eddy.
+    let out = run_python("kafka_confluent.py", &[&eddy.kafka, "cf-rr", "roundrobin"]);
+    assert!(out.contains("split [[0, 2], [1, 3]]"), "{out}");
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+}
+
+#[tokio::test]
+async fn kafka_python_with_default_settings_produces_and_consumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["kp"]).await;
+    let out = run_python("kafka_python_defaults.py", &[&eddy.kafka, "kp"]);
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+    let checkpoints = eddy.client.checkpoints("kp", "kp").await.unwrap();
+    assert!(
+        !checkpoints.is_empty(),
+        "kafka-python's commit is a checkpoint"
+    );
+}
+
+#[tokio::test]
+async fn http_events_read_over_kafka_and_kafka_events_feed_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    // HTTP in, Kafka out: properties become headers, the partition key the key.
+    stdout(&eddy.cli(&[
+        "send",
+        "telemetry",
+        "--partition-key",
+        "dev-1",
+        "-p",
+        "Table=TestTable",
+        "-p",
+        "level:long=3",
+        "-p",
+        "ok:bool=true",
+        r#"{"t":21.5}"#,
+    ]));
+    let rows = kcat_read_all(&eddy.kafka, "telemetry");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][2], "dev-1");
+    assert_eq!(rows[0][3], r#"{"t":21.5}"#);
+    assert_eq!(rows[0][4], "Table=TestTable,level=3,ok=true");
+
+    // Kafka in, table out through a data connection.
+    for cmd in [
+        ".create table TestTable (Device: string, Temp: real)",
+        r#".create table TestTable ingestion json mapping "m" '[{"column":"Device","path":"$.d"},{"column":"Temp","path":"$.t"}]'"#,
+        ".alter table TestTable policy streamingingestion '{\"IsEnabled\": true}'",
+        ".create data connection fromkafka with (hub='telemetry', table='TestTable', format='json', mapping='m', start='earliest')",
+    ] {
+        eddy.client.kusto("NetDefaultDB", cmd).await.unwrap();
+    }
+    let input: String = (0..300)
+        .map(|i| format!("{{\"d\":\"k{}\",\"t\":{i}}}\n", i % 7))
+        .collect();
+    kcat(
+        &["-b", &eddy.kafka, "-P", "-t", "telemetry", "-z", "gzip"],
+        Some(&input),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = eddy
+            .client
+            .kusto(
+                "NetDefaultDB",
+                "TestTable | where isnotempty(Device) | summarize n = count(), s = sum(Temp)",
+            )
+            .await
+            .unwrap();
+        let row = &t[0].rows[0];
+        if row[0] == json!(300) {
+            assert_eq!(row[1], json!((0..300).sum::<i32>() as f64));
+            break;
+        }
+        assert!(Instant::now() < deadline, "table has {row:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
