@@ -7,6 +7,7 @@ use eddy_hub::{Hub, SendTarget};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
     InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse, ProducerId,
+    TransactionalId,
 };
 
 use super::s;
@@ -17,7 +18,7 @@ use crate::server::Broker;
 use crate::wire::records::{decode_batches, RecordsError};
 
 pub fn init_producer_id(broker: &Broker, r: InitProducerIdRequest) -> InitProducerIdResponse {
-    if r.transactional_id.is_some() {
+    if is_transactional(&r.transactional_id) {
         return InitProducerIdResponse::default()
             .with_error_code(errors::INVALID_REQUEST)
             .with_producer_id(ProducerId(-1))
@@ -29,8 +30,13 @@ pub fn init_producer_id(broker: &Broker, r: InitProducerIdRequest) -> InitProduc
         .with_producer_epoch(epoch)
 }
 
+/// Transactions are not supported; clients without them send a null (or empty) id.
+fn is_transactional(id: &Option<TransactionalId>) -> bool {
+    id.as_ref().is_some_and(|t| !t.0.is_empty())
+}
+
 pub async fn produce(broker: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
-    let transactional = r.transactional_id.is_some();
+    let transactional = is_transactional(&r.transactional_id);
     let mut responses = Vec::with_capacity(r.topic_data.len());
     for topic in r.topic_data {
         let name = topic.name.0.to_string();
