@@ -190,10 +190,24 @@ impl Hub {
     }
 
     /// Sends `events` as one batch; all of them are stored, or none.
-    pub async fn send(
+    pub async fn send(&self, events: Vec<EventData>, target: SendTarget) -> Result<AppendResult> {
+        self.send_limited(events, target, self.max_batch_bytes)
+            .await
+    }
+
+    /// The hub's batch size limit (`hub.max_batch_bytes`).
+    pub fn max_batch_bytes(&self) -> u64 {
+        self.max_batch_bytes
+    }
+
+    /// Like [`send`](Self::send) with another size limit, for protocols that judge a
+    /// batch by their own encoding (Kafka: the record batch's bytes) and have checked
+    /// it already.
+    pub async fn send_limited(
         &self,
         mut events: Vec<EventData>,
         target: SendTarget,
+        max_bytes: u64,
     ) -> Result<AppendResult> {
         if events.is_empty() {
             return Err(HubError::InvalidArgument(
@@ -201,10 +215,10 @@ impl Hub {
             ));
         }
         let size: u64 = events.iter().map(|e| e.size_estimate() as u64).sum();
-        if size > self.max_batch_bytes {
+        if size > max_bytes {
             return Err(HubError::BatchTooLarge {
                 size,
-                max: self.max_batch_bytes,
+                max: max_bytes,
             });
         }
         let partition = match &target {

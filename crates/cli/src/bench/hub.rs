@@ -37,6 +37,9 @@ pub struct HubBenchArgs {
     /// Skip Eddy's lazy-fsync mode.
     #[arg(long)]
     pub no_lazy: bool,
+    /// Skip the Kafka-protocol path (librdkafka via confluent-kafka in Python).
+    #[arg(long)]
+    pub no_kafka: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -114,6 +117,25 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    let mut kafka_note = Value::Null;
+    if !args.no_kafka {
+        for mode in &modes {
+            sync_disk();
+            let dir = tmp.path().join(format!("eddy-kafka-{mode}"));
+            match bench_kafka(&args, &dir, mode).await {
+                Ok(r) => {
+                    eprintln!("{r}");
+                    results.push(r);
+                }
+                Err(e) => {
+                    eprintln!("kafka path {mode}: {e:#}");
+                    kafka_note = json!(format!("Kafka path skipped: {e:#}"));
+                    break;
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
     let mut nats_note = Value::Null;
     if !args.no_nats {
         match which("nats-server") {
@@ -153,6 +175,7 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
         "results": results,
         "ratios": ratios,
         "note": nats_note,
+        "kafka_note": kafka_note,
     });
     args.run.report(&report)?;
     Ok(())
@@ -177,6 +200,21 @@ fn ratios(results: &[Value], producers: &[usize]) -> Value {
             "eddy_lazy_vs_jetstream_default": pair(find("eddy", "lazy", p), find("nats-jetstream", "default", p)),
             "eddy_durable_vs_jetstream_default": pair(find("eddy", "durable", p), find("nats-jetstream", "default", p)),
         }));
+    }
+    // One librdkafka producer (pipelined batches) against the HTTP path's best.
+    let best = |system: &str, mode: &str| {
+        producers
+            .iter()
+            .filter_map(|p| find(system, mode, *p))
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    };
+    for mode in ["durable", "lazy"] {
+        if let (Some(k), Some(h)) = (find("eddy-kafka", mode, 1), best("eddy", mode)) {
+            out.push(json!({
+                "mode": mode,
+                "eddy_kafka_1_producer_vs_eddy_http_best": (k / h * 100.0).round() / 100.0,
+            }));
+        }
     }
     Value::Array(out)
 }
@@ -219,6 +257,64 @@ async fn bench_eddy(
     let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
     stop_gracefully(&mut child).await;
     Ok(summarize("eddy", mode, producers, args, stats, usage))
+}
+
+/// The Kafka path: one librdkafka producer (acks=all, idempotent) for the run's
+/// duration, then one consumer reading it all back; both in the Python client
+/// `kafka_client.py` so the load is a real Kafka client's.
+async fn bench_kafka(args: &HubBenchArgs, dir: &Path, mode: &str) -> Result<Value> {
+    let fsync = if mode == "durable" { "always" } else { "lazy" };
+    let super::common::Child {
+        process: mut child,
+        pid,
+        client,
+        kafka,
+    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
+    client
+        .create_hub("bench", &json!({"partitions": args.partitions}))
+        .await?;
+    let script = dir.join("kafka_client.py");
+    std::fs::write(&script, include_str!("kafka_client.py"))?;
+    let python = std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args([
+            kafka.as_str(),
+            "bench",
+            &args.duration_secs.to_string(),
+            &args.event_bytes.to_string(),
+        ])
+        .output()
+        .await
+        .with_context(|| format!("run {python}"))?;
+    let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
+    stop_gracefully(&mut child).await;
+    if !out.status.success() {
+        bail!(
+            "{python} kafka_client.py failed (needs confluent-kafka; ./test.sh's venv has it, set EDDY_PYTHON): {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
+        );
+    }
+    let r: Value = serde_json::from_slice(&out.stdout).context("kafka_client.py output")?;
+    let secs =
+        r["produce_seconds"].as_f64().unwrap_or(1.0) + r["consume_seconds"].as_f64().unwrap_or(0.0);
+    Ok(json!({
+        "system": "eddy-kafka",
+        "mode": mode,
+        "producers": 1,
+        "client": "confluent-kafka (librdkafka), acks=all, idempotent, linger.ms=5",
+        "event_bytes": args.event_bytes,
+        "events": r["produced"],
+        "seconds": r["produce_seconds"],
+        "events_per_sec": r["produce_events_per_sec"],
+        "ack_latency_ms": r["ack_latency_ms"],
+        "errors": r["produce_errors"],
+        "consumed": r["consumed"],
+        "consume_events_per_sec": r["consume_events_per_sec"],
+        "server_cpu_cores": usage.map(|(cpu, _)| (cpu / secs * 100.0).round() / 100.0),
+        "server_peak_rss_mb": usage.map(|(_, rss)| (rss as f64 / 1e6 * 10.0).round() / 10.0),
+    }))
 }
 
 /// Runs `producers` loops of `send` for `secs`, timing each acknowledged batch.

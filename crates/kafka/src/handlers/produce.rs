@@ -116,6 +116,16 @@ async fn produce_partition(
         if batch.records.is_empty() {
             continue;
         }
+        // Kafka counts a batch by its record bytes; the hub's estimate also counts the
+        // properties the mapping adds, so the check is made here, on Kafka's terms.
+        let limit = hub.max_batch_bytes();
+        if batch.size as u64 > limit {
+            let msg = format!(
+                "record batch of {} bytes is over the limit of {limit} bytes (hub.max_batch_bytes)",
+                batch.size
+            );
+            return failed(resp, errors::MESSAGE_TOO_LARGE, &msg);
+        }
         let id = BatchId {
             producer_id: batch.producer_id,
             epoch: batch.producer_epoch,
@@ -129,7 +139,12 @@ async fn produce_partition(
             Verdict::Duplicate { base_offset } => base_offset,
             Verdict::Append => {
                 let events = batch.records.into_iter().map(record_to_event).collect();
-                match hub.send(events, SendTarget::Partition(partition)).await {
+                let sent = hub.send_limited(
+                    events,
+                    SendTarget::Partition(partition),
+                    limit.saturating_mul(4),
+                );
+                match sent.await {
                     Ok(done) => {
                         let offset = done.first_sequence_number as i64;
                         broker.producers.record(&hub_name, partition, id, offset);

@@ -37,6 +37,8 @@ pub struct Batch {
     pub base_sequence: i32,
     pub transactional: bool,
     pub control: bool,
+    /// Bytes of the records, uncompressed: what Kafka's size limits count.
+    pub size: usize,
     pub records: Vec<Record>,
 }
 
@@ -136,6 +138,7 @@ fn decode_batch(data: &[u8], max_inflated: usize) -> Result<(Batch, usize), Reco
             base_sequence,
             transactional: attributes & 0x10 != 0,
             control: attributes & 0x20 != 0,
+            size: records_bytes.len(),
             records,
         },
         total,

@@ -119,6 +119,22 @@ async fn produce_and_fetch_errors_use_kafka_codes() {
         )
         .await;
     assert_eq!(produce_result(&r).0, 2, "CORRUPT_MESSAGE");
+    // Many small records just under the limit: judged by their record bytes, not by
+    // the properties the mapping adds to each event.
+    let small = vec![b'v'; 50];
+    let many: Vec<&[u8]> = (0..15_000).map(|_| &small[..]).collect();
+    let r: ProduceResponse = c
+        .call(
+            ApiKey::Produce,
+            8,
+            &produce("telemetry", 3, batch(&many, -1, -1, -1)),
+        )
+        .await;
+    assert_eq!(
+        produce_result(&r),
+        (0, 0),
+        "a 1 MB batch of small records is accepted"
+    );
     // Nothing of the refused requests was stored; a good one lands at offset 0.
     let r: ProduceResponse = c
         .call(ApiKey::Produce, 3, &produce("telemetry", 0, one))
