@@ -121,7 +121,7 @@ async fn produce_and_fetch_errors_use_kafka_codes() {
     assert_eq!(produce_result(&r).0, 2, "CORRUPT_MESSAGE");
     // Many small records just under the limit: judged by their record bytes, not by
     // the properties the mapping adds to each event.
-    let small = vec![b'v'; 50];
+    let small = [b'v'; 50];
     let many: Vec<&[u8]> = (0..15_000).map(|_| &small[..]).collect();
     let r: ProduceResponse = c
         .call(
