@@ -291,6 +291,16 @@ impl Group {
     /// Drops members whose session lapsed, and finishes overdue rebalances.
     fn tick(&mut self, now: Instant) {
         self.pending.retain(|(_, until)| *until > now);
+        // A member whose connection closed while it waited to join is gone.
+        let vanished: Vec<String> = self
+            .members
+            .iter()
+            .filter(|m| m.join_waiter.as_ref().is_some_and(|tx| tx.is_closed()))
+            .map(|m| m.id.clone())
+            .collect();
+        for id in vanished {
+            self.remove(&id, now);
+        }
         let expired: Vec<String> = self
             .members
             .iter()

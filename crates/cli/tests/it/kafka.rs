@@ -150,6 +150,19 @@ async fn kcat_lists_produces_and_consumes_keyed_messages_with_headers() {
     }
     assert_eq!(per_partition.len(), 4, "keys spread over all partitions");
 
+    // SASL/PLAIN the Event Hubs way: user $ConnectionString, the connection string as
+    // password (any credentials pass with authentication off).
+    let sasl = kcat(
+        &[
+            "-b", &eddy.kafka, "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+            "sasl.mechanisms=PLAIN", "-X", "sasl.username=$ConnectionString", "-X",
+            "sasl.password=Endpoint=sb://127.0.0.1;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true",
+            "-C", "-t", "telemetry", "-p", "0", "-o", "beginning", "-c", "3", "-q", "-f", "%o\n",
+        ],
+        None,
+    );
+    assert_eq!(sasl, "0\n1\n2\n");
+
     // -G: a group reads everything once, commits, and a second run finds nothing new.
     let group = |extra: &str| {
         let out = Command::new("kcat")

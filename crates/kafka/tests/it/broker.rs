@@ -450,3 +450,87 @@ async fn malformed_frames_close_the_connection_and_the_server_lives_on() {
     assert_eq!(r.topics.len(), 1);
     assert_eq!(r.topics[0].partitions.len(), 4);
 }
+
+#[tokio::test]
+async fn topics_are_created_and_deleted_as_hubs() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    let broker = TestBroker::start().await;
+    let mut c = broker.connect().await;
+    let topic = |name: &str, partitions: i32, replication: i16| {
+        CreatableTopic::default()
+            .with_name(TopicName(s(name)))
+            .with_num_partitions(partitions)
+            .with_replication_factor(replication)
+            .with_configs(vec![CreatableTopicConfig::default()
+                .with_name(s("retention.ms"))
+                .with_value(Some(s("7200000")))])
+    };
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topics(vec![
+            topic("made", 3, 1),
+            topic("telemetry", 2, -1),
+            topic("replicated", 2, 3),
+            topic("bad name!", 2, 1),
+            topic("too-many", 500, 1),
+        ]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 4, &req).await;
+    let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 36, 38, 17, 37]);
+    assert!(r.topics[1]
+        .error_message
+        .as_ref()
+        .unwrap()
+        .contains("already exists"));
+    let made = broker.ns.get("made").unwrap();
+    assert_eq!(made.partition_count(), 3);
+    assert_eq!(made.meta().retention_hours, 2);
+    let req = DeleteTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topic_names(vec![TopicName(s("made")), TopicName(s("ghost"))]);
+    let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 3, &req).await;
+    let codes: Vec<i16> = r.responses.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 3]);
+    assert!(broker.ns.get("made").is_err());
+}
+
+#[tokio::test]
+async fn sasl_plain_accepts_any_well_formed_credentials() {
+    let broker = TestBroker::start().await;
+    let mut c = broker.connect().await;
+    let r: SaslHandshakeResponse = c
+        .call(
+            ApiKey::SaslHandshake,
+            1,
+            &SaslHandshakeRequest::default().with_mechanism(s("SCRAM-SHA-256")),
+        )
+        .await;
+    assert_eq!(r.error_code, 33, "UNSUPPORTED_SASL_MECHANISM");
+    assert_eq!(r.mechanisms, vec![s("PLAIN")]);
+    let r: SaslHandshakeResponse = c
+        .call(
+            ApiKey::SaslHandshake,
+            1,
+            &SaslHandshakeRequest::default().with_mechanism(s("PLAIN")),
+        )
+        .await;
+    assert_eq!(r.error_code, 0);
+    let token = b"\0$ConnectionString\0Endpoint=sb://127.0.0.1;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=x";
+    let r: SaslAuthenticateResponse = c
+        .call(
+            ApiKey::SaslAuthenticate,
+            1,
+            &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(token)),
+        )
+        .await;
+    assert_eq!(r.error_code, 0);
+    let r: SaslAuthenticateResponse = c
+        .call(
+            ApiKey::SaslAuthenticate,
+            1,
+            &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from_static(b"garbage")),
+        )
+        .await;
+    assert_eq!(r.error_code, 58, "SASL_AUTHENTICATION_FAILED");
+    assert!(r.error_message.unwrap().contains("PLAIN"));
+}
