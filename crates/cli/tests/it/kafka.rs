@@ -287,3 +287,50 @@ async fn http_events_read_over_kafka_and_kafka_events_feed_a_table() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn kafka_acknowledged_messages_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let acked_path = work.path().join("acked.txt");
+    let mut eddy = start(dir.path(), &["crash"]).await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python/kafka_acked_producer.py");
+    let mut producer = Command::new(crate::support::python())
+        .arg(&script)
+        .args([eddy.kafka.as_str(), "crash", acked_path.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let acknowledgements flow, then kill the server mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&acked_path).map_or(0, |s| s.lines().count()) < 5_000 {
+        assert!(
+            Instant::now() < deadline,
+            "the producer is not being acknowledged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eddy.kill9();
+    let _ = producer.kill();
+    let _ = producer.wait();
+    let acked: std::collections::BTreeSet<u64> = std::fs::read_to_string(&acked_path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    let eddy = Eddy::start(dir.path(), &[]).await;
+    let stored: std::collections::BTreeSet<u64> = crate::support::read_all(&eddy.client, "crash")
+        .await
+        .into_iter()
+        .map(|e| e.body.unwrap().parse().unwrap())
+        .collect();
+    let lost: Vec<_> = acked.difference(&stored).take(10).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {lost:?}",
+        acked.len() - stored.len().min(acked.len())
+    );
+    assert!(acked.len() >= 5_000);
+}
