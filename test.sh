@@ -15,7 +15,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # Python clients the end-to-end tests drive (Delta readers, the Kusto SDKs, Kafka
 # clients), in a venv outside the clone; Azurite (npm) stands in for Azure Storage in
-# queued ingestion.
+# queued ingestion, and kafkajs (npm) is one more Kafka client.
 venv="${EDDY_VENV:-$HOME/.cache/eddy-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest, confluent_kafka, kafka" >/dev/null 2>&1; then
@@ -24,10 +24,11 @@ if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kus
 fi
 export EDDY_PYTHON="$venv/bin/python"
 node_dir="${EDDY_NODE_DIR:-$HOME/.cache/eddy-node}"
-if [ ! -x "$node_dir/node_modules/.bin/azurite" ]; then
+if [ ! -x "$node_dir/node_modules/.bin/azurite" ] || [ ! -d "$node_dir/node_modules/kafkajs" ]; then
   mkdir -p "$node_dir"
-  (cd "$node_dir" && npm install --silent --no-audit --no-fund azurite@3 >/dev/null)
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund azurite@3 kafkajs@2 >/dev/null)
 fi
+export EDDY_NODE_DIR="$node_dir"
 export EDDY_AZURITE="$node_dir/node_modules/.bin/azurite"
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

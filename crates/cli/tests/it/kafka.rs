@@ -334,3 +334,30 @@ async fn kafka_acknowledged_messages_survive_kill_9() {
     );
     assert!(acked.len() >= 5_000);
 }
+
+#[tokio::test]
+async fn kafkajs_produces_and_consumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["kjs"]).await;
+    let node_dir = std::env::var("EDDY_NODE_DIR").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/eddy-node",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/kafkajs_smoke.js");
+    let out = Command::new("node")
+        .arg(&script)
+        .args([eddy.kafka.as_str(), "kjs"])
+        .env("EDDY_NODE_DIR", node_dir)
+        .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
+        .output()
+        .expect("node (./test.sh installs kafkajs under ~/.cache/eddy-node)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
