@@ -508,19 +508,37 @@ impl Coordinator {
     }
 
     pub fn heartbeat(&self, group_id: &str, generation: i32, member_id: &str) -> i16 {
+        self.check_member(
+            group_id,
+            generation,
+            member_id,
+            errors::UNKNOWN_MEMBER_ID,
+            |s| s == State::Preparing,
+        )
+    }
+
+    /// Checks a member's generation (noting it is alive): `missing_group` when the
+    /// group is unknown, REBALANCE_IN_PROGRESS in the states `busy` names.
+    fn check_member(
+        &self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        missing_group: i16,
+        busy: fn(State) -> bool,
+    ) -> i16 {
         let mut groups = self.groups.lock().unwrap();
         let Some(group) = groups.get_mut(group_id) else {
-            return errors::UNKNOWN_MEMBER_ID;
+            return missing_group;
         };
-        let state = group.state;
-        let current = group.generation;
+        let (state, current) = (group.state, group.generation);
         let Some(m) = group.member(member_id) else {
             return errors::UNKNOWN_MEMBER_ID;
         };
         m.last_seen = Instant::now();
         if generation != current {
             errors::ILLEGAL_GENERATION
-        } else if state == State::Preparing {
+        } else if busy(state) {
             errors::REBALANCE_IN_PROGRESS
         } else {
             errors::NONE
@@ -554,23 +572,13 @@ impl Coordinator {
         if generation < 0 && member_id.is_empty() {
             return errors::NONE;
         }
-        let mut groups = self.groups.lock().unwrap();
-        let Some(group) = groups.get_mut(group_id) else {
-            return errors::ILLEGAL_GENERATION;
-        };
-        let state = group.state;
-        let current = group.generation;
-        let Some(m) = group.member(member_id) else {
-            return errors::UNKNOWN_MEMBER_ID;
-        };
-        m.last_seen = Instant::now();
-        if generation != current {
-            errors::ILLEGAL_GENERATION
-        } else if state != State::Stable {
-            errors::REBALANCE_IN_PROGRESS
-        } else {
-            errors::NONE
-        }
+        self.check_member(
+            group_id,
+            generation,
+            member_id,
+            errors::ILLEGAL_GENERATION,
+            |s| s != State::Stable,
+        )
     }
 
     /// Expires sessions and completes rebalances whose time is up; run periodically.

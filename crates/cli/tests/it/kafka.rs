@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{run_python, stdout, Eddy};
+use crate::support::{run_python, run_with_stdin, stdout, Eddy};
 
 /// Starts Eddy with a short first-rebalance delay and creates `hubs` (4 partitions).
 async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
@@ -26,28 +26,11 @@ async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
     eddy
 }
 
+/// Runs kcat (.ci/run installs it from Debian) and returns its stdout.
 fn kcat(args: &[&str], stdin: Option<&str>) -> String {
-    use std::io::Write;
-    let mut child = Command::new("kcat")
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kcat (.ci/run installs it from Debian)");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new("kcat");
+    cmd.args(args);
+    let out = run_with_stdin(cmd, stdin);
     assert!(
         out.status.success(),
         "kcat {args:?} failed: {}",

@@ -111,10 +111,16 @@ impl Drop for Eddy {
 }
 
 pub fn cli_with_stdin(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(EDDY);
+    cmd.args(args).env("EDDY_URL", url);
+    run_with_stdin(cmd, stdin)
+}
+
+/// Runs a command to completion, feeding it `stdin` (or nothing); panics when it
+/// cannot start.
+pub fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
     use std::io::Write;
-    let mut child = Command::new(EDDY)
-        .args(args)
-        .env("EDDY_URL", url)
+    let mut child = cmd
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -123,7 +129,7 @@ pub fn cli_with_stdin(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn eddy");
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     if let Some(input) = stdin {
         child
             .stdin

@@ -70,13 +70,11 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 
 /// Parses a frame's bytes (without the size prefix).
 pub fn parse(frame: Bytes) -> Result<Parsed, Malformed> {
-    let mut c = Reader {
-        buf: &frame,
-        pos: 0,
-    };
-    let api_key = c.i16()?;
-    let version = c.i16()?;
-    let correlation_id = c.i32()?;
+    let mut c = guard::Cursor::new(&frame);
+    let header = |e: String| Malformed(format!("request header: {e}"));
+    let api_key = c.int(2).map_err(header)? as i16;
+    let version = c.int(2).map_err(header)? as i16;
+    let correlation_id = c.int(4).map_err(header)? as i32;
     let api = match ApiKey::try_from(api_key) {
         Ok(api) => api,
         Err(()) => {
@@ -99,9 +97,9 @@ pub fn parse(frame: Bytes) -> Result<Parsed, Malformed> {
             }
         });
     }
-    let client_id = c.nullable_string()?;
+    let client_id = c.nullable_string().map_err(header)?;
     if api.request_header_version(version) >= 2 {
-        c.skip_tags()?;
+        c.skip_tags().map_err(header)?;
     }
     let body_start = c.pos;
     guard::check_body(api, version, &frame[body_start..])
@@ -137,64 +135,4 @@ pub fn encode_response<R: Encodable + HeaderVersion>(
     let size = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&size.to_be_bytes());
     Ok(buf.freeze())
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], Malformed> {
-        if self.buf.len() - self.pos < n {
-            return Err(Malformed(format!(
-                "request header truncated at byte {}",
-                self.pos
-            )));
-        }
-        let out = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(out)
-    }
-
-    fn i16(&mut self) -> Result<i16, Malformed> {
-        let b = self.take(2)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
-    }
-
-    fn i32(&mut self) -> Result<i32, Malformed> {
-        let b = self.take(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn uvarint(&mut self) -> Result<u64, Malformed> {
-        let mut value = 0u64;
-        for i in 0..5 {
-            let b = self.take(1)?[0];
-            value |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(Malformed("varint too long in request header".into()))
-    }
-
-    fn nullable_string(&mut self) -> Result<Option<String>, Malformed> {
-        let len = self.i16()?;
-        if len < 0 {
-            return Ok(None);
-        }
-        let bytes = self.take(len as usize)?;
-        Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
-    }
-
-    fn skip_tags(&mut self) -> Result<(), Malformed> {
-        let count = self.uvarint()?;
-        for _ in 0..count {
-            self.uvarint()?;
-            let size = self.uvarint()?;
-            self.take(size as usize)?;
-        }
-        Ok(())
-    }
 }

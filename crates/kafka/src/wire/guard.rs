@@ -179,21 +179,41 @@ fn layout(api: ApiKey) -> Option<&'static [Field]> {
 /// Trailing bytes are allowed, as the codec allows them.
 pub fn check_body(api: ApiKey, version: i16, body: &[u8]) -> Result<(), String> {
     let fields = layout(api).ok_or_else(|| format!("no layout for {api:?}"))?;
-    let mut cursor = Cursor { buf: body, pos: 0 };
-    cursor.fields(fields, version)
+    Cursor::new(body).fields(fields, version)
 }
 
-struct Cursor<'a> {
+/// Reads big-endian integers, strings and varints with bounds checks; the request
+/// header parser uses it too.
+pub(crate) struct Cursor<'a> {
     buf: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    /// `NULLABLE_STRING`, lossily as UTF-8.
+    pub(crate) fn nullable_string(&mut self) -> Result<Option<String>, String> {
+        let len = self.int(2)?;
+        if len < 0 {
+            return Ok(None);
+        }
+        let bytes = self.take(len as usize)?;
+        Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+    }
+
+    /// Tagged fields, skipped.
+    pub(crate) fn skip_tags(&mut self) -> Result<(), String> {
+        self.field(Ty::Tags, 0)
+    }
+
     fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         if n > self.remaining() {
             return Err(format!(
                 "truncated at byte {}: {n} more bytes expected, {} left",
@@ -206,7 +226,8 @@ impl Cursor<'_> {
         Ok(out)
     }
 
-    fn int(&mut self, n: usize) -> Result<i64, String> {
+    /// A signed big-endian integer of `n` bytes.
+    pub(crate) fn int(&mut self, n: usize) -> Result<i64, String> {
         let bytes = self.take(n)?;
         let mut v: i64 = if bytes[0] & 0x80 != 0 { -1 } else { 0 };
         for b in bytes {
