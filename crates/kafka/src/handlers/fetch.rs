@@ -5,9 +5,11 @@
 //! so an event larger than the limits never stalls a consumer. Fetch sessions
 //! (KIP-227) are declined with session id 0, so clients send full fetches.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use eddy_hub::Hub;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 
@@ -42,26 +44,48 @@ pub async fn fetch(broker: &Broker, r: FetchRequest) -> FetchResponse {
         for w in watchers.iter_mut() {
             w.borrow_and_update();
         }
-        let (response, bytes, errored) = collect(broker, &r);
+        let pass = collect(broker, &r);
         let now = tokio::time::Instant::now();
-        if bytes >= r.min_bytes.max(1) as usize || errored || now >= deadline || watchers.is_empty()
+        if pass.bytes >= r.min_bytes.max(1) as usize
+            || pass.errored
+            || now >= deadline
+            || watchers.is_empty()
         {
-            return response;
+            return pass.answer();
         }
         let changed =
             futures::future::select_all(watchers.iter_mut().map(|w| Box::pin(w.changed())));
         match tokio::time::timeout_at(deadline, changed).await {
             Ok((Ok(()), _, _)) => continue,
             Ok((Err(_), _, _)) | Err(_) => {
-                return collect(broker, &r).0;
+                return collect(broker, &r).answer();
             }
         }
     }
 }
 
-/// One pass over the requested partitions: the response, the record bytes in it, and
-/// whether any partition answered with an error (errors are answered at once).
-fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
+/// One pass over the requested partitions.
+struct Pass {
+    response: FetchResponse,
+    /// Record bytes in the response.
+    bytes: usize,
+    /// Whether any partition answered with an error (errors are answered at once).
+    errored: bool,
+    /// Events per hub, counted as delivered only if this pass is the answer.
+    delivered: Vec<(Arc<Hub>, usize)>,
+}
+
+impl Pass {
+    fn answer(self) -> FetchResponse {
+        for (hub, n) in &self.delivered {
+            hub.record_delivered(*n);
+        }
+        self.response
+    }
+}
+
+fn collect(broker: &Broker, r: &FetchRequest) -> Pass {
+    let mut delivered = Vec::new();
     let mut remaining = r.max_bytes.max(0) as usize;
     let mut total = 0usize;
     let mut errored = false;
@@ -127,7 +151,7 @@ fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
             if let Some(first) = events.first() {
                 let records: Vec<OutRecord<'_>> = events.iter().map(event_to_record).collect();
                 encode_batch(&mut buf, first.sequence_number as i64, &records);
-                hub.record_delivered(events.len());
+                delivered.push((hub.clone(), events.len()));
             }
             total += buf.len();
             remaining = remaining.saturating_sub(buf.len());
@@ -139,9 +163,10 @@ fn collect(broker: &Broker, r: &FetchRequest) -> (FetchResponse, usize, bool) {
                 .with_partitions(partitions),
         );
     }
-    (
-        FetchResponse::default().with_responses(topics),
-        total,
+    Pass {
+        response: FetchResponse::default().with_responses(topics),
+        bytes: total,
         errored,
-    )
+        delivered,
+    }
 }

@@ -199,6 +199,33 @@ async fn fetch_long_polls_until_data_arrives() {
         elapsed < std::time::Duration::from_secs(5),
         "answered on arrival, not at max_wait: {elapsed:?}"
     );
+    // Fewer bytes than min_bytes: the answer comes at max_wait with what there is,
+    // and its events count once as delivered however often the fetch looked.
+    let mut c = broker.connect().await;
+    let started = std::time::Instant::now();
+    let r: FetchResponse = c
+        .call(
+            ApiKey::Fetch,
+            11,
+            &fetch("telemetry", 2, 0, 400).with_min_bytes(1 << 20),
+        )
+        .await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(350));
+    assert!(r.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .is_some_and(|b| !b.is_empty()));
+    let delivered = broker
+        .metrics
+        .render()
+        .lines()
+        .find(|l| l.starts_with("eddy_hub_outgoing_events_total{hub=\"telemetry\"}"))
+        .map(|l| l.rsplit(' ').next().unwrap().to_string());
+    assert_eq!(
+        delivered.as_deref(),
+        Some("2"),
+        "one event per fetch answer"
+    );
     // With nothing to read, the answer comes at max_wait, empty.
     let mut c = broker.connect().await;
     let started = std::time::Instant::now();

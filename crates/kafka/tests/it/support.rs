@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 
 pub struct TestBroker {
     pub ns: Arc<Namespace>,
+    pub metrics: Metrics,
     pub addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::watch::Sender<bool>,
@@ -25,8 +26,9 @@ impl TestBroker {
     /// A broker with hub `telemetry` (4 partitions).
     pub async fn start() -> TestBroker {
         let dir = tempfile::tempdir().unwrap();
-        let ns =
-            Arc::new(Namespace::open(dir.path(), HubDefaults::default(), Metrics::new()).unwrap());
+        let metrics = Metrics::new();
+        let ns = Namespace::open(dir.path(), HubDefaults::default(), metrics.clone()).unwrap();
+        let ns = Arc::new(ns);
         ns.create(&HubSettings {
             name: "telemetry".into(),
             partitions: Some(4),
@@ -44,6 +46,7 @@ impl TestBroker {
         tokio::spawn(server.run(stopped));
         TestBroker {
             ns,
+            metrics,
             addr,
             _dir: dir,
             _stop: stop,
