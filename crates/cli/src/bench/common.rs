@@ -57,14 +57,9 @@ pub struct Child {
 pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
     let exe = std::env::current_exe()?;
     let mut process = tokio::process::Command::new(exe)
-        .args([
-            "serve",
-            "--http-port",
-            "0",
-            "--kafka-port",
-            "0",
-            "--data-dir",
-        ])
+        .arg("serve")
+        .args(crate::cmd::serve::FREE_PORTS)
+        .arg("--data-dir")
         .arg(dir)
         .args(extra)
         .env("RUST_LOG", "warn")
@@ -75,33 +70,23 @@ pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
     let pid = process.id().context("server pid")?;
     let mut lines =
         tokio::io::BufReader::new(process.stdout.take().context("server stdout")?).lines();
-    let (mut http, mut kafka) = (String::new(), String::new());
+    let mut announced = crate::cmd::serve::Announced::default();
     loop {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await??
             .context("server exited")?;
-        let first_word = |rest: &str| {
-            rest.split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        };
-        if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
-            http = first_word(rest);
-        } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
-            kafka = first_word(rest);
-        } else if line == "eddy: ready" {
+        if announced.take_line(&line) {
             break;
         }
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let client = Client::new(&format!("http://{http}"));
+    let client = Client::new(&format!("http://{}", announced.http));
     client.wait_ready(Duration::from_secs(30)).await?;
     Ok(Child {
         process,
         pid,
         client,
-        kafka,
+        kafka: announced.kafka,
     })
 }
 

@@ -61,6 +61,36 @@ impl ServeArgs {
     }
 }
 
+/// Flags that make `eddy serve` pick free ports (tests and benchmarks).
+pub const FREE_PORTS: [&str; 4] = ["--http-port", "0", "--kafka-port", "0"];
+
+/// The addresses `eddy serve` announces on stdout before `eddy: ready`.
+#[derive(Debug, Default, Clone)]
+pub struct Announced {
+    /// `host:port` of the HTTP endpoint.
+    pub http: String,
+    /// `host:port` of the Kafka endpoint (empty when it is off).
+    pub kafka: String,
+}
+
+impl Announced {
+    /// Takes one stdout line; true once the server said it is ready.
+    pub fn take_line(&mut self, line: &str) -> bool {
+        let first = |rest: &str| {
+            rest.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
+            self.http = first(rest);
+        } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
+            self.kafka = first(rest);
+        }
+        line == "eddy: ready"
+    }
+}
+
 pub async fn run(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use eddy_cli::client::Client;
+use eddy_cli::cmd::serve::{Announced, FREE_PORTS};
 
 pub const EDDY: &str = env!("CARGO_BIN_EXE_eddy");
 
@@ -26,14 +27,9 @@ impl Eddy {
     /// Starts `eddy serve` with extra `EDDY_*` settings in its environment.
     pub async fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Eddy {
         let mut child = Command::new(EDDY)
-            .args([
-                "serve",
-                "--http-port",
-                "0",
-                "--kafka-port",
-                "0",
-                "--data-dir",
-            ])
+            .arg("serve")
+            .args(FREE_PORTS)
+            .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
             .envs(env.iter().copied())
@@ -46,22 +42,17 @@ impl Eddy {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
-            let (mut http, mut kafka) = (String::new(), String::new());
+            let mut announced = Announced::default();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                let first = |rest: &str| rest.split_whitespace().next().unwrap().to_string();
-                if let Some(rest) = line.strip_prefix("eddy: http listening on ") {
-                    http = first(rest);
-                } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
-                    kafka = first(rest);
-                } else if line == "eddy: ready" {
+                if announced.take_line(&line) {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send((http.clone(), kafka.clone()));
+                        let _ = tx.send(announced.clone());
                     }
                 }
             }
         });
-        let (addr, kafka) = rx
+        let Announced { http: addr, kafka } = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server printed its addresses");
         let url = format!("http://{addr}");
