@@ -38,7 +38,10 @@ pub struct Config {
     pub http: ListenConfig,
     /// The Kafka protocol endpoint.
     pub kafka: KafkaConfig,
-    pub amqp: ListenConfig,
+    pub amqp: AmqpConfig,
+    /// Shared access keys; when enabled, AMQP clients must present SAS tokens signed
+    /// with one of them.
+    pub auth: AuthConfig,
     pub hub: HubDefaults,
     /// The Kusto REST endpoints on the HTTP port.
     pub kusto: KustoConfig,
@@ -155,6 +158,63 @@ pub struct ListenConfig {
     pub port: u16,
 }
 
+/// The Event Hubs AMQP 1.0 endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpConfig {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// Largest message (or batch envelope) a sender may transfer; advertised on attach
+    /// as `max-message-size`, which the SDKs size their batches from.
+    pub max_message_bytes: u64,
+    /// Idle timeout the server announces in `open`; the peer must send something
+    /// (heartbeats count) at least this often. 0 disables it.
+    pub idle_timeout_ms: u32,
+    /// Non-epoch receivers allowed per (hub, consumer group, partition).
+    pub max_receivers_per_partition: usize,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        AmqpConfig {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 5672,
+            max_message_bytes: 1024 * 1024,
+            idle_timeout_ms: 240_000,
+            max_receivers_per_partition: 5,
+        }
+    }
+}
+
+/// Shared access policies, as an Event Hubs namespace has them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Off (the default, like the emulator): any token and any SASL PLAIN password are
+    /// accepted.
+    pub enabled: bool,
+    pub keys: Vec<SharedAccessKey>,
+}
+
+/// One shared access policy: a key name, its key and its rights.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SharedAccessKey {
+    pub name: String,
+    pub key: String,
+    /// Any of `Manage`, `Send`, `Listen`; `Manage` implies the other two.
+    pub rights: Vec<AccessRight>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum AccessRight {
+    Manage,
+    Send,
+    Listen,
+}
+
 /// The Kafka protocol endpoint: a single broker in front of the hubs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -248,7 +308,8 @@ impl Default for Config {
             data_dir: PathBuf::from("./eddy-data"),
             http: ListenConfig::new(8080),
             kafka: KafkaConfig::default(),
-            amqp: ListenConfig::new(5672),
+            amqp: AmqpConfig::default(),
+            auth: AuthConfig::default(),
             hub: HubDefaults::default(),
             kusto: KustoConfig::default(),
             hubs: Vec::new(),
@@ -348,6 +409,22 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "hub.max_batch_bytes must be > 0 and hub.segment_bytes at least 4096".into(),
             ));
+        }
+        if self.amqp.max_message_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "amqp.max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.auth.enabled && self.auth.keys.is_empty() {
+            return Err(ConfigError::Invalid(
+                "auth.enabled needs at least one [[auth.keys]] entry (name, key, rights)".into(),
+            ));
+        }
+        if let Some(k) = self.auth.keys.iter().find(|k| k.name.is_empty() || k.key.is_empty()) {
+            return Err(ConfigError::Invalid(format!(
+                "auth key '{}' needs a non-empty name and key",
+                k.name
+            )));
         }
         let k = &self.kusto;
         if k.max_concurrent_requests == 0 || k.max_request_bytes == 0 {

@@ -34,6 +34,11 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot listen for AMQP on {addr}: {source} (choose another port with --amqp-port or EDDY_AMQP_PORT, or set amqp.enabled = false)")]
+    BindAmqp {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Explorer(#[from] eddy_explorer::ExplorerError),
     #[error("server failed: {0}")]
@@ -46,6 +51,9 @@ pub struct Server {
     /// The bound Kafka address, when the Kafka endpoint is on.
     pub kafka_addr: Option<SocketAddr>,
     kafka: Option<eddy_kafka::KafkaServer>,
+    /// The bound Event Hubs AMQP address, when that endpoint is on.
+    pub amqp_addr: Option<SocketAddr>,
+    amqp: Option<eddy_amqp::AmqpServer>,
     pub ns: Arc<Namespace>,
     pub explorer: Arc<eddy_explorer::Explorer>,
     listener: tokio::net::TcpListener,
@@ -113,9 +121,20 @@ impl Server {
         } else {
             None
         };
+        let amqp = if config.amqp.enabled {
+            let bind = eddy_amqp::AmqpServer::bind(&config.amqp, &config.auth, ns.clone()).await;
+            Some(bind.map_err(|source| ServerError::BindAmqp {
+                addr: format!("{}:{}", config.amqp.host, config.amqp.port),
+                source,
+            })?)
+        } else {
+            None
+        };
         Ok(Server {
             kafka_addr: kafka.as_ref().map(|k| k.local_addr()),
             kafka,
+            amqp_addr: amqp.as_ref().and_then(|a| a.local_addr().ok()),
+            amqp,
             connections,
             http_addr,
             ns,
@@ -189,6 +208,8 @@ impl Server {
         });
         let (stop_kafka, kafka_stopped) = tokio::sync::watch::channel(false);
         let kafka = self.kafka.map(|k| tokio::spawn(k.run(kafka_stopped)));
+        let (stop_amqp, amqp_stopped) = tokio::sync::watch::channel(false);
+        let amqp = self.amqp.map(|a| tokio::spawn(a.run(amqp_stopped)));
         let app = http::router(http::AppState {
             ns: ns.clone(),
             explorer: self.explorer.clone(),
@@ -200,8 +221,12 @@ impl Server {
             .await;
         retention.abort();
         let _ = stop_kafka.send(true);
+        let _ = stop_amqp.send(true);
         if let Some(k) = kafka {
             let _ = k.await;
+        }
+        if let Some(a) = amqp {
+            let _ = a.await;
         }
         // Queued ingestion finishes the message in hand, then stops.
         let _ = stop_queued.send(true);

@@ -24,7 +24,7 @@ pub struct ServeArgs {
     /// Kafka protocol port [default: 9092; 0 picks one].
     #[arg(long)]
     pub kafka_port: Option<u16>,
-    /// Event Hubs AMQP port [default: 5672] (endpoint arrives in a later release).
+    /// Event Hubs AMQP 1.0 port [default: 5672; 0 picks one].
     #[arg(long)]
     pub amqp_port: Option<u16>,
     /// When sends are acknowledged: always (after fsync) or lazy.
@@ -62,7 +62,14 @@ impl ServeArgs {
 }
 
 /// Flags that make `eddy serve` pick free ports (tests and benchmarks).
-pub const FREE_PORTS: [&str; 4] = ["--http-port", "0", "--kafka-port", "0"];
+pub const FREE_PORTS: [&str; 6] = [
+    "--http-port",
+    "0",
+    "--kafka-port",
+    "0",
+    "--amqp-port",
+    "0",
+];
 
 /// The addresses `eddy serve` announces on stdout before `eddy: ready`.
 #[derive(Debug, Default, Clone)]
@@ -71,6 +78,8 @@ pub struct Announced {
     pub http: String,
     /// `host:port` of the Kafka endpoint (empty when it is off).
     pub kafka: String,
+    /// `host:port` of the Event Hubs AMQP endpoint (empty when it is off).
+    pub amqp: String,
 }
 
 impl Announced {
@@ -86,6 +95,8 @@ impl Announced {
             self.http = first(rest);
         } else if let Some(rest) = line.strip_prefix("eddy: kafka listening on ") {
             self.kafka = first(rest);
+        } else if let Some(rest) = line.strip_prefix("eddy: amqp listening on ") {
+            self.amqp = first(rest);
         }
         line == "eddy: ready"
     }
@@ -109,6 +120,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     println!("eddy: http listening on {addr} (health: http://{addr}/health, metrics: http://{addr}/metrics)");
     if let Some(k) = server.kafka_addr {
         println!("eddy: kafka listening on {k}");
+    }
+    if let Some(a) = server.amqp_addr {
+        println!(
+            "eddy: amqp listening on {a} (Endpoint=sb://{}{};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true)",
+            a.ip(),
+            if a.port() == 5672 { String::new() } else { format!(":{}", a.port()) }
+        );
     }
     println!(
         "eddy: hub fsync mode {:?}; {} hub(s)",

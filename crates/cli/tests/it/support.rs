@@ -15,6 +15,8 @@ pub struct Eddy {
     pub url: String,
     /// `host:port` of the Kafka endpoint.
     pub kafka: String,
+    /// `host:port` of the Event Hubs AMQP endpoint.
+    pub amqp: String,
     pub client: Client,
 }
 
@@ -52,7 +54,11 @@ impl Eddy {
                 }
             }
         });
-        let Announced { http: addr, kafka } = rx
+        let Announced {
+            http: addr,
+            kafka,
+            amqp,
+        } = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server printed its addresses");
         let url = format!("http://{addr}");
@@ -62,8 +68,17 @@ impl Eddy {
             child,
             url,
             kafka,
+            amqp,
             client,
         }
+    }
+
+    /// The Event Hubs connection string for this server's AMQP endpoint.
+    pub fn eventhubs_connection_string(&self, hub: &str) -> String {
+        format!(
+            "Endpoint=sb://{};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;EntityPath={hub}",
+            self.amqp
+        )
     }
 
     /// Runs an `eddy` client command against this server.
