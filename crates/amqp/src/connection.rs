@@ -334,7 +334,7 @@ async fn start_egress(
     let registration = match ctx
         .shared
         .receivers
-        .register(&hub.name(), &group.to_ascii_lowercase(), index, epoch)
+        .register(&hub.name(), &group, index, epoch)
     {
         Ok(r) => r,
         Err(Refused::Epoch(why)) => {

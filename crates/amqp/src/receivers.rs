@@ -77,7 +77,8 @@ impl Receivers {
         partition: u32,
         epoch: Option<i64>,
     ) -> Result<(Registration, oneshot::Receiver<String>), Refused> {
-        let key = (hub.to_string(), group.to_string(), partition);
+        // Consumer group names are case-insensitive in Event Hubs.
+        let key = (hub.to_string(), group.to_ascii_lowercase(), partition);
         let mut st = self.inner.lock().unwrap();
         st.next_id += 1;
         let id = st.next_id;

@@ -5,6 +5,7 @@ mod connections;
 mod consumer_groups;
 mod crash;
 mod e2e;
+mod eventhubs;
 mod explorer;
 mod kafka;
 mod kusto_sdk;

@@ -182,6 +182,15 @@ pub fn python() -> String {
     std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
+/// The test machine's socket workaround (`tests/python/site`) and the repository's
+/// Python clients (`clients/python`).
+pub fn python_path() -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let site = manifest.join("tests/python/site");
+    let clients = manifest.join("../../clients/python");
+    format!("{}:{}", site.display(), clients.display())
+}
+
 /// Runs one of `tests/python/*.py` with `args`; panics with its output when it fails.
 pub fn run_python(script: &str, args: &[&str]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -190,6 +199,7 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     let out = Command::new(python())
         .arg(&path)
         .args(args)
+        .env("PYTHONPATH", python_path())
         .output()
         .expect("run python (./test.sh creates the venv and sets EDDY_PYTHON)");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();

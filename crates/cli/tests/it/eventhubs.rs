@@ -1,0 +1,141 @@
+//! The Event Hubs AMQP endpoint against the real SDKs: `azure-eventhub` (sync and
+//! async, with Eddy's checkpoint store and the official blob store on Azurite) and
+//! `@azure/event-hubs`, and across protocols (AMQP in, table and Kafka out).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{run_python, Azurite, Eddy};
+
+async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
+    let eddy = Eddy::start(dir, &[]).await;
+    for hub in hubs {
+        eddy.client
+            .create_hub(hub, &json!({"partitions": 4}))
+            .await
+            .unwrap();
+    }
+    eddy
+}
+
+/// The last line of a script's output, as JSON.
+fn facts(out: &str) -> Value {
+    let line = out.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("no JSON facts ({e}) in:\n{out}"))
+}
+
+fn seen(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix("SEEN "))
+        .unwrap_or_else(|| panic!("no SEEN line in:\n{out}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sync_sdk_positions_properties_routing_metrics_and_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    let cs = eddy.eventhubs_connection_string("telemetry");
+    let out = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_sdk_sync.py", &[&cs, "telemetry"])
+    })
+    .await
+    .unwrap();
+    let f = facts(&out);
+    assert_eq!(f["max_size_in_bytes"], json!(1_048_576));
+    let expected = eddy_hub::hash::partition_for_key("device-42", 4).to_string();
+    assert_eq!(f["key_partition"], json!(expected), "the Event Hubs hash picks the partition");
+    assert!(
+        f["epoch_error"].as_str().unwrap().contains("amqp:link:stolen"),
+        "{}",
+        f["epoch_error"]
+    );
+    // The SDK's runtime information is the hub's.
+    let hub = eddy.client.show_hub("telemetry").await.unwrap();
+    assert_eq!(f["eventhub"]["name"], json!("telemetry"));
+    assert_eq!(f["eventhub"]["partition_ids"], hub["partition_ids"]);
+    let created: chrono::DateTime<chrono::Utc> =
+        hub["created_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(f["eventhub"]["created_at_ms"], json!(created.timestamp_millis()));
+    for p in hub["partitions"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let sdk = &f["partitions"][id];
+        assert_eq!(sdk["beginning_sequence_number"], p["begin_sequence_number"]);
+        assert_eq!(
+            sdk["last_enqueued_sequence_number"],
+            p["last_enqueued_sequence_number"]
+        );
+        assert_eq!(sdk["last_enqueued_offset"], p["last_enqueued_offset"]);
+        assert_eq!(sdk["is_empty"], p["is_empty"]);
+    }
+    assert_eq!(f["partitions"]["0"]["last_enqueued_sequence_number"], json!(8));
+}
+
+#[tokio::test]
+async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    for cmd in [
+        ".create table TestTable (deviceId: string, temperature: real, seq: long)",
+        r#".create table TestTable ingestion json mapping "TestMapping" '[{"column":"deviceId","path":"$.deviceId"},{"column":"temperature","path":"$.temperature"},{"column":"seq","path":"$.seq"}]'"#,
+        ".alter table TestTable policy streamingingestion '{\"IsEnabled\": true}'",
+        ".create data connection fromamqp with (hub='telemetry', start='earliest')",
+    ] {
+        eddy.client.kusto("NetDefaultDB", cmd).await.unwrap();
+    }
+    let cs = eddy.eventhubs_connection_string("telemetry");
+    let url = eddy.url.clone();
+    let (cs2, url2) = (cs.clone(), url.clone());
+    let (sent, first) = tokio::task::spawn_blocking(move || {
+        let sent = run_python("eventhubs_seed_producer.py", &[&cs2, "telemetry", "1001"]);
+        let first = run_python("eventhubs_seed_consumer.py", &[&cs2, "telemetry", &url2, "1001"]);
+        (sent, first)
+    })
+    .await
+    .unwrap();
+    assert!(sent.contains("sent 1001"), "{sent}");
+    assert_eq!(seen(&first), 1001, "the first run reads everything");
+    assert!(first.contains(
+        "properties: {b'Table': b'TestTable', b'IngestionMappingReference': b'TestMapping', b'Format': b'json'}"
+    ));
+    // The checkpoints are in Eddy: one per partition, summing to the events read.
+    let cps = eddy.client.checkpoints("telemetry", "$Default").await.unwrap();
+    let next: u64 = cps
+        .iter()
+        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
+        .sum();
+    assert_eq!(next, 1001, "{cps:?}");
+
+    // Ten more; a restarted consumer resumes after its checkpoints.
+    let again = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "10"]);
+        run_python("eventhubs_seed_consumer.py", &[&cs, "telemetry", &url, "10"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen(&again), 10, "{again}");
+
+    // The data connection routed every event by its properties into TestTable.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = eddy
+            .client
+            .kusto(
+                "NetDefaultDB",
+                "TestTable | summarize n = count(), d = dcount(deviceId), top = max(seq)",
+            )
+            .await
+            .unwrap();
+        let row = &t[0].rows[0];
+        if row[0] == json!(1011) {
+            assert_eq!(row[1], json!(10));
+            assert_eq!(row[2], json!(1000));
+            break;
+        }
+        assert!(Instant::now() < deadline, "table has {row:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
