@@ -139,3 +139,87 @@ async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[tokio::test]
+async fn two_consumers_share_partitions_and_one_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    let cs = eddy.eventhubs_connection_string("telemetry");
+    let url = eddy.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_balance.py", &[&cs, "telemetry", &url])
+    })
+    .await
+    .unwrap();
+    let f = facts(&out);
+    assert_eq!(f["shared"], json!([2, 2]));
+    assert_eq!(f["received"], json!(300));
+    // The survivor's checkpoints cover everything.
+    let cps = eddy.client.checkpoints("telemetry", "$Default").await.unwrap();
+    let next: u64 = cps
+        .iter()
+        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
+        .sum();
+    assert_eq!(next, 300, "{cps:?}");
+}
+
+#[tokio::test]
+async fn official_blob_checkpoint_store_on_azurite() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    let azurite = Azurite::start();
+    let cs = eddy.eventhubs_connection_string("telemetry");
+    let url = eddy.url.clone();
+    let blob = format!("blob={}", azurite.connection_string);
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "200"]);
+        let first = run_python(
+            "eventhubs_seed_consumer.py",
+            &[&cs, "telemetry", &url, "200", "5", &blob],
+        );
+        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "7"]);
+        let second = run_python(
+            "eventhubs_seed_consumer.py",
+            &[&cs, "telemetry", &url, "7", "5", &blob],
+        );
+        (first, second)
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen(&first), 200);
+    assert_eq!(seen(&second), 7, "resumed from the blob checkpoints");
+    // Eddy's own store was not used.
+    assert!(eddy
+        .client
+        .checkpoints("telemetry", "$Default")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn async_sdk_sends_by_id_and_key_and_reads_from_a_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let eddy = start(dir.path(), &["telemetry"]).await;
+    let cs = eddy.eventhubs_connection_string("telemetry");
+    let out = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_sdk_async.py", &[&cs, "telemetry"])
+    })
+    .await
+    .unwrap();
+    let f = facts(&out);
+    assert_eq!(f["ids"], json!(["0", "1", "2", "3"]));
+    assert_eq!(f["p2"]["last_enqueued_sequence_number"], json!(99));
+    let key_partition = eddy_hub::hash::partition_for_key("sensor-9", 4);
+    let read = eddy
+        .client
+        .read("telemetry", &key_partition.to_string(), "earliest", 1000, 0)
+        .await
+        .unwrap();
+    assert!(
+        read.events
+            .iter()
+            .any(|e| e.partition_key.as_deref() == Some("sensor-9")),
+        "the keyed event is on partition {key_partition}"
+    );
+}

@@ -1,6 +1,7 @@
 # The seed's consumer: on_event prints body and properties and checkpoints. The
-# checkpoint store is Eddy's own (clients/python/eddy_checkpointstore). It stops after
-# `expect` events, or after `idle` seconds without one.
+# checkpoint store is Eddy's own (clients/python/eddy_checkpointstore), or with
+# `blob=CONNECTION_STRING` the official blob store (Azurite in the tests). It stops
+# after `expect` events, or after `idle` seconds without one.
 import asyncio
 import sys
 import time
@@ -13,6 +14,7 @@ EVENTHUB_NAME = sys.argv[2]
 EDDY_URL = sys.argv[3]
 EXPECT = int(sys.argv[4])
 IDLE = float(sys.argv[5]) if len(sys.argv) > 5 else 5.0
+BLOB = sys.argv[6][len("blob="):] if len(sys.argv) > 6 else None
 
 seen = 0
 last = time.monotonic()
@@ -31,7 +33,18 @@ async def on_event(partition_context, event):
 
 
 async def main():
-    checkpoint_store = EddyCheckpointStore(EDDY_URL)
+    if BLOB:
+        from azure.core.exceptions import ResourceExistsError
+        from azure.eventhub.extensions.checkpointstoreblobaio import BlobCheckpointStore
+        from azure.storage.blob import ContainerClient
+
+        try:
+            ContainerClient.from_connection_string(BLOB, "checkpoints").create_container()
+        except ResourceExistsError:
+            pass
+        checkpoint_store = BlobCheckpointStore.from_connection_string(BLOB, "checkpoints")
+    else:
+        checkpoint_store = EddyCheckpointStore(EDDY_URL)
     client = EventHubConsumerClient.from_connection_string(
         CONNECTION_STR,
         consumer_group="$Default",
