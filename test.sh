@@ -15,18 +15,21 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # Python clients the end-to-end tests drive (Delta readers, the Kusto SDKs, Kafka
 # clients), in a venv outside the clone; Azurite (npm) stands in for Azure Storage in
-# queued ingestion, and kafkajs (npm) is one more Kafka client.
+# queued ingestion and the Event Hubs blob checkpoint store; kafkajs and
+# @azure/event-hubs (npm) are the JavaScript clients.
 venv="${EDDY_VENV:-$HOME/.cache/eddy-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest, confluent_kafka, kafka" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest, confluent_kafka, kafka, azure.eventhub, azure.eventhub.extensions.checkpointstoreblobaio, azure.eventhub.extensions.checkpointstoreblob" >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    deltalake pyarrow polars pandas azure-kusto-data azure-kusto-ingest confluent-kafka 'kafka-python>=3'
+    deltalake pyarrow polars pandas azure-kusto-data azure-kusto-ingest confluent-kafka 'kafka-python>=3' \
+    azure-eventhub azure-eventhub-checkpointstoreblob azure-eventhub-checkpointstoreblob-aio
 fi
 export EDDY_PYTHON="$venv/bin/python"
 node_dir="${EDDY_NODE_DIR:-$HOME/.cache/eddy-node}"
-if [ ! -x "$node_dir/node_modules/.bin/azurite" ] || [ ! -d "$node_dir/node_modules/kafkajs" ]; then
+if [ ! -x "$node_dir/node_modules/.bin/azurite" ] || [ ! -d "$node_dir/node_modules/kafkajs" ] \
+  || [ ! -d "$node_dir/node_modules/@azure/event-hubs" ]; then
   mkdir -p "$node_dir"
-  (cd "$node_dir" && npm install --silent --no-audit --no-fund azurite@3 kafkajs@2 >/dev/null)
+  (cd "$node_dir" && npm install --silent --no-audit --no-fund azurite@3 kafkajs@2 @azure/event-hubs@6 >/dev/null)
 fi
 export EDDY_NODE_DIR="$node_dir"
 export EDDY_AZURITE="$node_dir/node_modules/.bin/azurite"
