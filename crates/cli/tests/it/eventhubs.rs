@@ -255,3 +255,55 @@ async fn javascript_sdk_sends_and_receives() {
     let read = eddy.client.read("jshub", &p, "earliest", 100, 0).await.unwrap();
     assert!(read.events.iter().any(|e| e.partition_key.as_deref() == Some("js-key")));
 }
+
+#[tokio::test]
+async fn shared_access_keys_are_enforced_when_auth_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("eddy.toml");
+    std::fs::write(
+        &config,
+        r#"
+[auth]
+enabled = true
+[[auth.keys]]
+name = "RootManageSharedAccessKey"
+key = "SAS_KEY_VALUE"
+rights = ["Manage"]
+[[auth.keys]]
+name = "sender"
+key = "s3nd"
+rights = ["Send"]
+[[auth.keys]]
+name = "listener"
+key = "l1sten"
+rights = ["Listen"]
+"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let eddy = Eddy::start(&data, &["--config", config.to_str().unwrap()]).await;
+    eddy.client
+        .create_hub("secure", &json!({"partitions": 1}))
+        .await
+        .unwrap();
+    let addr = eddy.amqp.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        run_python("eventhubs_auth.py", &[&addr, "secure"])
+    })
+    .await
+    .unwrap();
+    let f = facts(&out);
+    assert_eq!(f["root_send"], Value::Null, "{f}");
+    assert_eq!(f["sender_send"], Value::Null, "{f}");
+    let wrong = f["wrong_key_send"].as_str().unwrap();
+    assert!(wrong.contains("signature does not match"), "{wrong}");
+    let listener = f["listener_send"].as_str().unwrap();
+    assert!(listener.contains("unauthorized"), "{listener}");
+    assert_eq!(f["sender_receive"][0], json!(0), "{f}");
+    let refused = f["sender_receive"][1][0].as_str().unwrap();
+    assert!(refused.contains("Listen"), "{refused}");
+    // Root (Manage) reads the two events the permitted senders stored.
+    assert!(f["root_receive"][0].as_u64().unwrap() >= 1, "{f}");
+    let stored = eddy.client.read("secure", "0", "earliest", 10, 0).await.unwrap();
+    assert_eq!(stored.events.len(), 2);
+}
