@@ -1,6 +1,7 @@
 //! One client connection: SASL, sessions, and each link routed by its address.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use eddy_common::config::AccessRight;
 use eddy_hub::{HubError, Position};
@@ -44,14 +45,19 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
         builder = builder.idle_time_out(shared.config.idle_timeout_ms);
     }
     let acceptor = builder.sasl_acceptor(Sasl::new(auth.clone())).build();
+    let handshake = Duration::from_millis(shared.config.handshake_timeout_ms.max(1));
     let accepted = tokio::select! {
-        c = acceptor.accept(FullFields::new(stream)) => c,
+        c = tokio::time::timeout(handshake, acceptor.accept(FullFields::new(stream))) => c,
         _ = crate::stopped(&mut shutdown) => return,
     };
     let mut conn: ListenerConnectionHandle = match accepted {
-        Ok(c) => c,
-        Err(e) => {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
             tracing::info!(?peer, error = %e, "amqp connection not opened");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(?peer, "amqp connection dropped: no SASL and open within {handshake:?}");
             return;
         }
     };

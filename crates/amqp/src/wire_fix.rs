@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn short_transfer_keeps_its_payload_after_the_padded_list() {
         // transfer with 2 fields (handle 0 as uint0, delivery-id smalluint 7) + payload.
-        let body = [0x00, 0x53, 0x14, 0xc0, 0x03, 0x02, 0x43, 0x52, 0x07, 0xAA, 0xBB];
+        let body = [0x00, 0x53, 0x14, 0xc0, 0x04, 0x02, 0x43, 0x52, 0x07, 0xAA, 0xBB];
         let mut out = BytesMut::new();
         pad_frame(&frame(&body), &mut out);
         let b = &out[8..];

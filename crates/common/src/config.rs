@@ -173,6 +173,8 @@ pub struct AmqpConfig {
     pub idle_timeout_ms: u32,
     /// Non-epoch receivers allowed per (hub, consumer group, partition).
     pub max_receivers_per_partition: usize,
+    /// A connection that has not finished SASL and `open` by then is dropped.
+    pub handshake_timeout_ms: u64,
 }
 
 impl Default for AmqpConfig {
@@ -184,6 +186,7 @@ impl Default for AmqpConfig {
             max_message_bytes: 1024 * 1024,
             idle_timeout_ms: 240_000,
             max_receivers_per_partition: 5,
+            handshake_timeout_ms: 10_000,
         }
     }
 }
