@@ -50,6 +50,8 @@ pub struct Child {
     pub client: Client,
     /// `host:port` of its Kafka endpoint.
     pub kafka: String,
+    /// `host:port` of its Event Hubs AMQP endpoint.
+    pub amqp: String,
 }
 
 /// Starts `eddy serve` (this binary) on free ports with data in `dir`; returns once
@@ -87,6 +89,7 @@ pub async fn spawn_eddy(dir: &Path, extra: &[&str]) -> Result<Child> {
         pid,
         client,
         kafka: announced.kafka,
+        amqp: announced.amqp,
     })
 }
 

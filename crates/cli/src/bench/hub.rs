@@ -40,11 +40,14 @@ pub struct HubBenchArgs {
     /// Skip the Kafka-protocol path (librdkafka via confluent-kafka in Python).
     #[arg(long)]
     pub no_kafka: bool,
+    /// Skip the Event Hubs AMQP paths (fe2o3-amqp producers; the Python SDK).
+    #[arg(long)]
+    pub no_amqp: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
 
-struct RunStats {
+pub(super) struct RunStats {
     events: u64,
     seconds: f64,
     latencies_us: Vec<u64>,
@@ -53,7 +56,7 @@ struct RunStats {
     client_cpu: f64,
 }
 
-fn event_body(bytes: usize, i: usize) -> String {
+pub(super) fn event_body(bytes: usize, i: usize) -> String {
     let head = format!(
         "{{\"deviceId\":\"contoso-device-id-{:06}\",\"type\":\"TEMP\",\"value\":21.5,\"pad\":\"",
         i % 1000
@@ -62,7 +65,7 @@ fn event_body(bytes: usize, i: usize) -> String {
     format!("{head}{}\"}}", "x".repeat(pad))
 }
 
-fn summarize(
+pub(super) fn summarize(
     system: &str,
     mode: &str,
     producers: usize,
@@ -136,6 +139,34 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
+    let mut amqp_note = Value::Null;
+    if !args.no_amqp {
+        for mode in &modes {
+            for &p in &args.producers {
+                sync_disk();
+                let dir = tmp.path().join(format!("eddy-amqp-{mode}-{p}"));
+                let r = super::hub_amqp::bench_amqp(&args, &dir, mode, p)
+                    .await
+                    .with_context(|| format!("eddy amqp {mode} with {p} producers"))?;
+                eprintln!("{r}");
+                results.push(r);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            sync_disk();
+            let dir = tmp.path().join(format!("eddy-amqp-python-{mode}"));
+            match super::hub_amqp::bench_python_sdk(&args, &dir, mode).await {
+                Ok(r) => {
+                    eprintln!("{r}");
+                    results.push(r);
+                }
+                Err(e) => {
+                    eprintln!("python sdk path {mode}: {e:#}");
+                    amqp_note = json!(format!("Python SDK path skipped: {e:#}"));
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
     let mut nats_note = Value::Null;
     if !args.no_nats {
         match which("nats-server") {
@@ -176,6 +207,7 @@ pub async fn run(mut args: HubBenchArgs) -> Result<()> {
         "ratios": ratios,
         "note": nats_note,
         "kafka_note": kafka_note,
+        "amqp_note": amqp_note,
     });
     args.run.report(&report)?;
     Ok(())
@@ -213,6 +245,15 @@ fn ratios(results: &[Value], producers: &[usize]) -> Value {
             out.push(json!({
                 "mode": mode,
                 "eddy_kafka_1_producer_vs_eddy_http_best": (k / h * 100.0).round() / 100.0,
+            }));
+        }
+    }
+    for &p in producers {
+        let (a, h) = (find("eddy-amqp", "durable", p), find("eddy", "durable", p));
+        if let (Some(a), Some(h)) = (a, h) {
+            out.push(json!({
+                "producers": p,
+                "eddy_amqp_vs_eddy_http_durable": (a / h * 100.0).round() / 100.0,
             }));
         }
     }
@@ -269,6 +310,7 @@ async fn bench_kafka(args: &HubBenchArgs, dir: &Path, mode: &str) -> Result<Valu
         pid,
         client,
         kafka,
+        ..
     } = spawn_eddy(dir, &["--fsync", fsync]).await?;
     client
         .create_hub("bench", &json!({"partitions": args.partitions}))
@@ -318,7 +360,7 @@ async fn bench_kafka(args: &HubBenchArgs, dir: &Path, mode: &str) -> Result<Valu
 }
 
 /// Runs `producers` loops of `send` for `secs`, timing each acknowledged batch.
-async fn drive<F, Fut>(producers: usize, secs: u64, batch: usize, send: F) -> RunStats
+pub(super) async fn drive<F, Fut>(producers: usize, secs: u64, batch: usize, send: F) -> RunStats
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<()>> + Send,

@@ -3,6 +3,7 @@
 
 mod common;
 mod hub;
+mod hub_amqp;
 mod ingest;
 
 use anyhow::Result;
