@@ -57,7 +57,10 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::
             return;
         }
         Err(_) => {
-            tracing::info!(?peer, "amqp connection dropped: no SASL and open within {handshake:?}");
+            tracing::info!(
+                ?peer,
+                "amqp connection dropped: no SASL and open within {handshake:?}"
+            );
             return;
         }
     };
@@ -138,13 +141,13 @@ impl LinkRequest {
             .ok_or_else(|| "the link has no address".to_string())
             .and_then(|a| Address::parse(&a));
         let epoch = attach.properties.as_ref().and_then(|p| {
-            p.iter().find_map(|(k, v)| {
-                (k.as_str() == EPOCH).then(|| match v {
+            p.iter()
+                .filter(|(k, _)| k.as_str() == EPOCH)
+                .find_map(|(_, v)| match v {
                     Value::Long(n) => Some(*n),
                     Value::Int(n) => Some(*n as i64),
                     _ => None,
-                })?
-            })
+                })
         });
         let metrics = attach
             .desired_capabilities
@@ -227,7 +230,10 @@ fn route(endpoint: LinkEndpoint, request: LinkRequest, ctx: &SessionCtx) {
             ));
         }
         (LinkEndpoint::Sender(s), Ok(a)) => {
-            let why = format!("'{}' cannot be received from; receive from HUB/ConsumerGroups/GROUP/Partitions/N", a.entity_path());
+            let why = format!(
+                "'{}' cannot be received from; receive from HUB/ConsumerGroups/GROUP/Partitions/N",
+                a.entity_path()
+            );
             tokio::spawn(refuse_sender(s, errors::amqp(AmqpError::NotAllowed, why)));
         }
         (LinkEndpoint::Receiver(r), Ok(a)) => {
@@ -344,8 +350,11 @@ async fn start_egress(
     {
         Ok(r) => r,
         Err(Refused::Epoch(why)) => {
-            return refuse_sender(s, errors::link(fe2o3_amqp_types::definitions::LinkError::Stolen, why))
-                .await
+            return refuse_sender(
+                s,
+                errors::link(fe2o3_amqp_types::definitions::LinkError::Stolen, why),
+            )
+            .await
         }
         Err(Refused::Limit(why)) => {
             return refuse_sender(s, errors::amqp(AmqpError::ResourceLimitExceeded, why)).await

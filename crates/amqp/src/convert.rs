@@ -106,7 +106,9 @@ fn to_property(v: SimpleValue) -> Result<PropertyValue, &'static str> {
         SimpleValue::Ubyte(n) => PropertyValue::Long(n.into()),
         SimpleValue::Ushort(n) => PropertyValue::Long(n.into()),
         SimpleValue::Uint(n) => PropertyValue::Long(n.into()),
-        SimpleValue::Ulong(n) => PropertyValue::Long(i64::try_from(n).map_err(|_| "ulong above 2^63")?),
+        SimpleValue::Ulong(n) => {
+            PropertyValue::Long(i64::try_from(n).map_err(|_| "ulong above 2^63")?)
+        }
         SimpleValue::Byte(n) => PropertyValue::Long(n.into()),
         SimpleValue::Short(n) => PropertyValue::Long(n.into()),
         SimpleValue::Int(n) => PropertyValue::Long(n.into()),
@@ -163,7 +165,10 @@ pub struct LastEnqueued {
 /// A stored event as the message a consumer receives.
 pub fn to_message(event: &ReceivedEvent, metrics: Option<LastEnqueued>) -> Message<Data> {
     let mut annotations = OrderedMap::new();
-    annotations.insert(sym(SEQUENCE_NUMBER), Value::Long(event.sequence_number as i64));
+    annotations.insert(
+        sym(SEQUENCE_NUMBER),
+        Value::Long(event.sequence_number as i64),
+    );
     annotations.insert(sym(OFFSET), Value::String(event.offset.to_string()));
     annotations.insert(
         sym(ENQUEUED_TIME),
@@ -185,7 +190,10 @@ pub fn to_message(event: &ReceivedEvent, metrics: Option<LastEnqueued>) -> Messa
             sym("last_enqueued_sequence_number"),
             Value::Long(m.sequence_number),
         );
-        map.insert(sym("last_enqueued_offset"), Value::String(m.offset.to_string()));
+        map.insert(
+            sym("last_enqueued_offset"),
+            Value::String(m.offset.to_string()),
+        );
         map.insert(
             sym("last_enqueued_time_utc"),
             Value::Timestamp(Timestamp::from_milliseconds(m.enqueued_time_ms)),

@@ -36,10 +36,9 @@ pub async fn run(
                         AmqpError::DecodeError,
                         format!("the message could not be decoded: {e}"),
                     )),
-                    RecvError::MessageSizeExceeded(_) => Some(errors::link(
-                        LinkError::MessageSizeExceeded,
-                        format!("{e}"),
-                    )),
+                    RecvError::MessageSizeExceeded(_) => {
+                        Some(errors::link(LinkError::MessageSizeExceeded, format!("{e}")))
+                    }
                     RecvError::TransferLimitExceeded => Some(errors::link(
                         LinkError::TransferLimitExceeded,
                         "a transfer arrived without link credit",
@@ -76,8 +75,8 @@ async fn store(
     format: Option<u32>,
     message: Message<Body<Value>>,
 ) -> Result<(), fe2o3_amqp_types::definitions::Error> {
-    let events: Vec<EventData> = convert::unpack(format, message)
-        .map_err(|e| errors::amqp(AmqpError::InvalidField, e))?;
+    let events: Vec<EventData> =
+        convert::unpack(format, message).map_err(|e| errors::amqp(AmqpError::InvalidField, e))?;
     if events.is_empty() {
         return Ok(());
     }

@@ -109,7 +109,10 @@ pub async fn serve(
             Node::Cbs => put_token(&props, &message, &auth),
             Node::Management => read(&props, &ns, &auth),
         };
-        let correlation = message.properties.as_ref().and_then(|p| p.message_id.clone());
+        let correlation = message
+            .properties
+            .as_ref()
+            .and_then(|p| p.message_id.clone());
         let Some(link) = replies.get(node).await else {
             tracing::warn!(?node, "no reply link attached; request dropped");
             continue;
@@ -183,9 +186,15 @@ fn read(props: &HashMap<String, SimpleValue>, ns: &Namespace, auth: &ConnectionA
         let granted = text(props, "security_token")
             .and_then(|t| sas::validate(&t, auth.config(), eddy_hub::now_ms() / 1000).ok());
         match granted {
-            Some(g) if g.allows(&entity, AccessRight::Listen, eddy_hub::now_ms() / 1000)
-                || g.allows(&entity, AccessRight::Send, eddy_hub::now_ms() / 1000) => {}
-            _ => return Reply::error(401, format!("unauthorized: no token grants access to '{name}'")),
+            Some(g)
+                if g.allows(&entity, AccessRight::Listen, eddy_hub::now_ms() / 1000)
+                    || g.allows(&entity, AccessRight::Send, eddy_hub::now_ms() / 1000) => {}
+            _ => {
+                return Reply::error(
+                    401,
+                    format!("unauthorized: no token grants access to '{name}'"),
+                )
+            }
         }
     }
     let hub = match ns.get(&name) {
@@ -203,7 +212,10 @@ fn read(props: &HashMap<String, SimpleValue>, ns: &Namespace, auth: &ConnectionA
                 key("created_at"),
                 Value::Timestamp(Timestamp::from_milliseconds(meta.created_at_ms)),
             );
-            map.insert(key("partition_count"), Value::Int(meta.partition_count as i32));
+            map.insert(
+                key("partition_count"),
+                Value::Int(meta.partition_count as i32),
+            );
             map.insert(
                 key("partition_ids"),
                 Value::Array(hub.partition_ids().into_iter().map(Value::String).collect()),

@@ -143,8 +143,14 @@ mod tests {
         let (_p, mut plain) = r.register("h", "g", 0, None).unwrap();
         let (_o, mut one) = r.register("h", "g", 0, Some(1)).unwrap();
         assert!(plain.try_recv().is_ok());
-        assert!(matches!(r.register("h", "g", 0, None), Err(Refused::Epoch(_))));
-        assert!(matches!(r.register("h", "g", 0, Some(0)), Err(Refused::Epoch(_))));
+        assert!(matches!(
+            r.register("h", "g", 0, None),
+            Err(Refused::Epoch(_))
+        ));
+        assert!(matches!(
+            r.register("h", "g", 0, Some(0)),
+            Err(Refused::Epoch(_))
+        ));
         let _two = r.register("h", "g", 0, Some(2)).unwrap();
         assert!(one.try_recv().is_ok());
         // Other partitions and groups are independent.
@@ -157,7 +163,10 @@ mod tests {
         let r = Receivers::new(2);
         let a = r.register("h", "g", 0, None).unwrap();
         let _b = r.register("h", "g", 0, None).unwrap();
-        assert!(matches!(r.register("h", "g", 0, None), Err(Refused::Limit(_))));
+        assert!(matches!(
+            r.register("h", "g", 0, None),
+            Err(Refused::Limit(_))
+        ));
         drop(a);
         assert!(r.register("h", "g", 0, None).is_ok());
     }

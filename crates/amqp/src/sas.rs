@@ -94,8 +94,9 @@ mod tests {
     use eddy_common::config::SharedAccessKey;
 
     fn sign(uri: &str, key_name: &str, key: &str, expiry: i64) -> String {
-        let sr: String = percent_encoding::utf8_percent_encode(uri, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
+        let sr: String =
+            percent_encoding::utf8_percent_encode(uri, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
         let hmac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.as_bytes());
         let sig = ring::hmac::sign(&hmac, format!("{sr}\n{expiry}").as_bytes());
         let sig = base64::engine::general_purpose::STANDARD.encode(sig.as_ref());
@@ -132,11 +133,15 @@ mod tests {
     fn wrong_key_expired_or_unknown_name_is_refused() {
         let a = auth();
         let bad = sign("sb://h/hub1", "send", "guess", 2000);
-        assert!(validate(&bad, &a, 1000).unwrap_err().contains("does not match"));
+        assert!(validate(&bad, &a, 1000)
+            .unwrap_err()
+            .contains("does not match"));
         let old = sign("sb://h/hub1", "send", "secret", 999);
         assert!(validate(&old, &a, 1000).unwrap_err().contains("expired"));
         let who = sign("sb://h/hub1", "manage", "secret", 2000);
-        assert!(validate(&who, &a, 1000).unwrap_err().contains("no shared access key"));
+        assert!(validate(&who, &a, 1000)
+            .unwrap_err()
+            .contains("no shared access key"));
         assert!(validate("Bearer x", &a, 1000).is_err());
     }
 }

@@ -14,7 +14,9 @@ pub const SELECTOR_CODE: u64 = 0x0000_468C_0000_0004;
 
 /// Parses the selector text into a position.
 pub fn parse_selector(text: &str) -> Result<Position, String> {
-    let bad = || format!("selector '{text}' is not understood; expected amqp.annotation.x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time followed by >, >= or = and a quoted value");
+    let bad = || {
+        format!("selector '{text}' is not understood; expected amqp.annotation.x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time followed by >, >= or = and a quoted value")
+    };
     let rest = text.trim();
     let rest = rest
         .strip_prefix("amqp.annotation.")
@@ -77,7 +79,10 @@ mod tests {
     fn every_position_form() {
         let p = |s| parse_selector(s).unwrap();
         assert_eq!(p("amqp.annotation.x-opt-offset > '-1'"), Position::Earliest);
-        assert_eq!(p("amqp.annotation.x-opt-offset > '@latest'"), Position::Latest);
+        assert_eq!(
+            p("amqp.annotation.x-opt-offset > '@latest'"),
+            Position::Latest
+        );
         assert_eq!(
             p("amqp.annotation.x-opt-offset >= '128'"),
             Position::Offset {

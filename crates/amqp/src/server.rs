@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use eddy_common::config::{AmqpConfig, AuthConfig};
 use eddy_hub::Namespace;
-use fe2o3_amqp::acceptor::{LinkAcceptor, SupportedReceiverSettleModes, SupportedSenderSettleModes};
+use fe2o3_amqp::acceptor::{
+    LinkAcceptor, SupportedReceiverSettleModes, SupportedSenderSettleModes,
+};
 use fe2o3_amqp_types::definitions::{ReceiverSettleMode, SenderSettleMode};
 use fe2o3_amqp_types::messaging::{Source, Target};
 use tokio::net::TcpListener;

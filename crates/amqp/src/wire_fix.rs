@@ -69,8 +69,8 @@ impl<S> FullFields<S> {
             if self.raw.len() < 8 {
                 return Ok(());
             }
-            let size = u32::from_be_bytes([self.raw[0], self.raw[1], self.raw[2], self.raw[3]])
-                as usize;
+            let size =
+                u32::from_be_bytes([self.raw[0], self.raw[1], self.raw[2], self.raw[3]]) as usize;
             if size < 8 {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
@@ -223,7 +223,9 @@ mod tests {
     #[test]
     fn short_transfer_keeps_its_payload_after_the_padded_list() {
         // transfer with 2 fields (handle 0 as uint0, delivery-id smalluint 7) + payload.
-        let body = [0x00, 0x53, 0x14, 0xc0, 0x04, 0x02, 0x43, 0x52, 0x07, 0xAA, 0xBB];
+        let body = [
+            0x00, 0x53, 0x14, 0xc0, 0x04, 0x02, 0x43, 0x52, 0x07, 0xAA, 0xBB,
+        ];
         let mut out = BytesMut::new();
         pad_frame(&frame(&body), &mut out);
         let b = &out[8..];
@@ -233,7 +235,10 @@ mod tests {
         assert_eq!(&b[12..15], &[0x43, 0x52, 0x07]);
         assert!(b[15..24].iter().all(|&x| x == 0x40));
         assert_eq!(&b[24..], &[0xAA, 0xBB]);
-        assert_eq!(u32::from_be_bytes(out[..4].try_into().unwrap()) as usize, out.len());
+        assert_eq!(
+            u32::from_be_bytes(out[..4].try_into().unwrap()) as usize,
+            out.len()
+        );
     }
 
     #[test]
@@ -259,6 +264,9 @@ mod tests {
         }
         w.flush().await.unwrap();
         assert_eq!(&w.inner[..8], b"AMQP\x00\x01\x00\x00");
-        assert_eq!(&w.inner[8..], &frame(&[0x00, 0x53, 0x17, 0xd0, 0, 0, 0, 5, 0, 0, 0, 1, 0x40])[..]);
+        assert_eq!(
+            &w.inner[8..],
+            &frame(&[0x00, 0x53, 0x17, 0xd0, 0, 0, 0, 5, 0, 0, 0, 1, 0x40])[..]
+        );
     }
 }

@@ -423,7 +423,12 @@ impl Config {
                 "auth.enabled needs at least one [[auth.keys]] entry (name, key, rights)".into(),
             ));
         }
-        if let Some(k) = self.auth.keys.iter().find(|k| k.name.is_empty() || k.key.is_empty()) {
+        if let Some(k) = self
+            .auth
+            .keys
+            .iter()
+            .find(|k| k.name.is_empty() || k.key.is_empty())
+        {
             return Err(ConfigError::Invalid(format!(
                 "auth key '{}' needs a non-empty name and key",
                 k.name

@@ -29,7 +29,12 @@ async fn a_sent_message_is_stored_and_received_back_with_annotations() {
     let outcome = sender.send(event(b"hello")).await.unwrap();
     assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
     let hub = server.ns.get("telemetry").unwrap();
-    assert_eq!(hub.partition_properties("1").unwrap().last_enqueued_sequence_number, 0);
+    assert_eq!(
+        hub.partition_properties("1")
+            .unwrap()
+            .last_enqueued_sequence_number,
+        0
+    );
 
     let mut receiver = Receiver::attach(
         &mut session,
@@ -58,7 +63,9 @@ async fn unknown_hub_and_partition_are_not_found() {
     let server = TestServer::default().await;
     let (_conn, mut session) = server.connect().await;
     for address in ["nohub", "telemetry/Partitions/7"] {
-        let mut sender = Sender::attach(&mut session, address, address).await.unwrap();
+        let mut sender = Sender::attach(&mut session, address, address)
+            .await
+            .unwrap();
         let err = sender.send(event(b"x")).await.unwrap_err();
         let text = format!("{err:?}");
         assert!(text.contains("NotFound"), "{address}: {text}");
@@ -77,11 +84,16 @@ async fn a_batch_over_the_hub_limit_is_rejected_and_nothing_is_stored() {
     };
     let server = TestServer::start(AmqpConfig::default(), hub).await;
     let (_conn, mut session) = server.connect().await;
-    let mut sender = Sender::attach(&mut session, "s", "telemetry").await.unwrap();
+    let mut sender = Sender::attach(&mut session, "s", "telemetry")
+        .await
+        .unwrap();
     match sender.send(event(&vec![7u8; 100 * 1024])).await {
         Ok(Outcome::Rejected(r)) => {
             let e = r.error.unwrap();
-            assert!(format!("{:?}", e.condition).contains("MessageSizeExceeded"), "{e:?}");
+            assert!(
+                format!("{:?}", e.condition).contains("MessageSizeExceeded"),
+                "{e:?}"
+            );
         }
         other => panic!("expected a rejection, got {other:?}"),
     }
@@ -90,7 +102,12 @@ async fn a_batch_over_the_hub_limit_is_rejected_and_nothing_is_stored() {
     assert!(matches!(ok, Outcome::Accepted(_)));
     let hub = server.ns.get("telemetry").unwrap();
     let stored: i64 = (0..2)
-        .map(|p| hub.partition_properties(&p.to_string()).unwrap().last_enqueued_sequence_number + 1)
+        .map(|p| {
+            hub.partition_properties(&p.to_string())
+                .unwrap()
+                .last_enqueued_sequence_number
+                + 1
+        })
         .sum();
     assert_eq!(stored, 1);
 }
@@ -102,23 +119,41 @@ async fn garbage_and_malformed_frames_close_only_their_connection() {
         b"GET / HTTP/1.1\r\n\r\n".to_vec(),
         b"AMQP\x09\x09\x09\x09".to_vec(),
         // SASL header, then a frame claiming 4 GiB.
-        [b"AMQP\x03\x01\x00\x00".as_slice(), &[0xff, 0xff, 0xff, 0xff, 2, 1, 0, 0]].concat(),
+        [
+            b"AMQP\x03\x01\x00\x00".as_slice(),
+            &[0xff, 0xff, 0xff, 0xff, 2, 1, 0, 0],
+        ]
+        .concat(),
         // SASL header, then a frame whose body is not a performative.
-        [b"AMQP\x03\x01\x00\x00".as_slice(), &[0, 0, 0, 12, 2, 1, 0, 0, 0xde, 0xad, 0xbe, 0xef]].concat(),
+        [
+            b"AMQP\x03\x01\x00\x00".as_slice(),
+            &[0, 0, 0, 12, 2, 1, 0, 0, 0xde, 0xad, 0xbe, 0xef],
+        ]
+        .concat(),
         // A bare AMQP header (no SASL), then an unexpected transfer.
-        [b"AMQP\x00\x01\x00\x00".as_slice(), &[0, 0, 0, 12, 2, 0, 0, 0, 0x00, 0x53, 0x14, 0x45]].concat(),
+        [
+            b"AMQP\x00\x01\x00\x00".as_slice(),
+            &[0, 0, 0, 12, 2, 0, 0, 0, 0x00, 0x53, 0x14, 0x45],
+        ]
+        .concat(),
     ];
     for bytes in cases {
         let mut raw = TcpStream::connect(server.addr).await.unwrap();
         raw.write_all(&bytes).await.unwrap();
         let mut sink = Vec::new();
-        let closed = tokio::time::timeout(Duration::from_secs(15), raw.read_to_end(&mut sink)).await;
+        let closed =
+            tokio::time::timeout(Duration::from_secs(15), raw.read_to_end(&mut sink)).await;
         assert!(closed.is_ok(), "connection left open after {bytes:?}");
     }
     // The server still serves.
     let (_conn, mut session) = server.connect().await;
-    let mut sender = Sender::attach(&mut session, "s", "telemetry").await.unwrap();
-    assert!(matches!(sender.send(event(b"ok")).await.unwrap(), Outcome::Accepted(_)));
+    let mut sender = Sender::attach(&mut session, "s", "telemetry")
+        .await
+        .unwrap();
+    assert!(matches!(
+        sender.send(event(b"ok")).await.unwrap(),
+        Outcome::Accepted(_)
+    ));
 }
 
 #[tokio::test]
@@ -147,7 +182,10 @@ async fn shutdown_closes_connections_and_ends_receivers() {
     .unwrap();
     server.stop.send(true).unwrap();
     let ended = tokio::time::timeout(Duration::from_secs(10), receiver.recv::<Body<Value>>()).await;
-    assert!(matches!(ended, Ok(Err(_))), "the receiver saw the shutdown: {ended:?}");
+    assert!(
+        matches!(ended, Ok(Err(_))),
+        "the receiver saw the shutdown: {ended:?}"
+    );
     tokio::time::timeout(Duration::from_secs(10), server.task)
         .await
         .expect("server stopped")
@@ -192,5 +230,8 @@ async fn a_receiver_for_an_unknown_group_or_a_bad_selector_is_refused() {
         .await
         .unwrap();
     let err = format!("{:?}", receiver.recv::<Body<Value>>().await.unwrap_err());
-    assert!(err.contains("argument-error") && err.contains("x-opt-color"), "{err}");
+    assert!(
+        err.contains("argument-error") && err.contains("x-opt-color"),
+        "{err}"
+    );
 }

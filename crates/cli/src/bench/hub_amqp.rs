@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use fe2o3_amqp::link::delivery::Sendable;
 use fe2o3_amqp::sasl_profile::SaslProfile;
 use fe2o3_amqp::types::messaging::{Batch, Data, Message, Outcome};
-use fe2o3_amqp::{Connection, Session, Sender};
+use fe2o3_amqp::{Connection, Sender, Session};
 use fe2o3_amqp_types::messaging::message::__private::Serializable;
 use fe2o3_amqp_types::messaging::ApplicationProperties;
 use serde_json::{json, Value};
@@ -31,7 +31,9 @@ fn batch_message(args: &HubBenchArgs) -> Result<Message<Batch<Data>>> {
                     .insert("Table", "BenchTable")
                     .build(),
             )
-            .data(serde_bytes::ByteBuf::from(event_body(args.event_bytes, i).into_bytes()))
+            .data(serde_bytes::ByteBuf::from(
+                event_body(args.event_bytes, i).into_bytes(),
+            ))
             .build();
         let bytes = serde_amqp::to_vec(&Serializable(event)).context("encode event")?;
         sections.push(Data(serde_bytes::ByteBuf::from(bytes)));

@@ -62,14 +62,7 @@ impl ServeArgs {
 }
 
 /// Flags that make `eddy serve` pick free ports (tests and benchmarks).
-pub const FREE_PORTS: [&str; 6] = [
-    "--http-port",
-    "0",
-    "--kafka-port",
-    "0",
-    "--amqp-port",
-    "0",
-];
+pub const FREE_PORTS: [&str; 6] = ["--http-port", "0", "--kafka-port", "0", "--amqp-port", "0"];
 
 /// The addresses `eddy serve` announces on stdout before `eddy: ready`.
 #[derive(Debug, Default, Clone)]

@@ -47,9 +47,16 @@ async fn sync_sdk_positions_properties_routing_metrics_and_epochs() {
     let f = facts(&out);
     assert_eq!(f["max_size_in_bytes"], json!(1_048_576));
     let expected = eddy_hub::hash::partition_for_key("device-42", 4).to_string();
-    assert_eq!(f["key_partition"], json!(expected), "the Event Hubs hash picks the partition");
+    assert_eq!(
+        f["key_partition"],
+        json!(expected),
+        "the Event Hubs hash picks the partition"
+    );
     assert!(
-        f["epoch_error"].as_str().unwrap().contains("amqp:link:stolen"),
+        f["epoch_error"]
+            .as_str()
+            .unwrap()
+            .contains("amqp:link:stolen"),
         "{}",
         f["epoch_error"]
     );
@@ -59,7 +66,10 @@ async fn sync_sdk_positions_properties_routing_metrics_and_epochs() {
     assert_eq!(f["eventhub"]["partition_ids"], hub["partition_ids"]);
     let created: chrono::DateTime<chrono::Utc> =
         hub["created_at"].as_str().unwrap().parse().unwrap();
-    assert_eq!(f["eventhub"]["created_at_ms"], json!(created.timestamp_millis()));
+    assert_eq!(
+        f["eventhub"]["created_at_ms"],
+        json!(created.timestamp_millis())
+    );
     for p in hub["partitions"].as_array().unwrap() {
         let id = p["id"].as_str().unwrap();
         let sdk = &f["partitions"][id];
@@ -71,7 +81,10 @@ async fn sync_sdk_positions_properties_routing_metrics_and_epochs() {
         assert_eq!(sdk["last_enqueued_offset"], p["last_enqueued_offset"]);
         assert_eq!(sdk["is_empty"], p["is_empty"]);
     }
-    assert_eq!(f["partitions"]["0"]["last_enqueued_sequence_number"], json!(8));
+    assert_eq!(
+        f["partitions"]["0"]["last_enqueued_sequence_number"],
+        json!(8)
+    );
 }
 
 #[tokio::test]
@@ -91,7 +104,10 @@ async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
     let (cs2, url2) = (cs.clone(), url.clone());
     let (sent, first) = tokio::task::spawn_blocking(move || {
         let sent = run_python("eventhubs_seed_producer.py", &[&cs2, "telemetry", "1001"]);
-        let first = run_python("eventhubs_seed_consumer.py", &[&cs2, "telemetry", &url2, "1001"]);
+        let first = run_python(
+            "eventhubs_seed_consumer.py",
+            &[&cs2, "telemetry", &url2, "1001"],
+        );
         (sent, first)
     })
     .await
@@ -102,7 +118,11 @@ async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
         "properties: {b'Table': b'TestTable', b'IngestionMappingReference': b'TestMapping', b'Format': b'json'}"
     ));
     // The checkpoints are in Eddy: one per partition, summing to the events read.
-    let cps = eddy.client.checkpoints("telemetry", "$Default").await.unwrap();
+    let cps = eddy
+        .client
+        .checkpoints("telemetry", "$Default")
+        .await
+        .unwrap();
     let next: u64 = cps
         .iter()
         .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
@@ -112,7 +132,10 @@ async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
     // Ten more; a restarted consumer resumes after its checkpoints.
     let again = tokio::task::spawn_blocking(move || {
         run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "10"]);
-        run_python("eventhubs_seed_consumer.py", &[&cs, "telemetry", &url, "10"])
+        run_python(
+            "eventhubs_seed_consumer.py",
+            &[&cs, "telemetry", &url, "10"],
+        )
     })
     .await
     .unwrap();
@@ -155,7 +178,11 @@ async fn two_consumers_share_partitions_and_one_takes_over() {
     assert_eq!(f["shared"], json!([2, 2]));
     assert_eq!(f["received"], json!(300));
     // The survivor's checkpoints cover everything.
-    let cps = eddy.client.checkpoints("telemetry", "$Default").await.unwrap();
+    let cps = eddy
+        .client
+        .checkpoints("telemetry", "$Default")
+        .await
+        .unwrap();
     let next: u64 = cps
         .iter()
         .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
@@ -252,8 +279,15 @@ async fn javascript_sdk_sends_and_receives() {
     );
     // The keyed event from JavaScript landed where the Event Hubs hash says.
     let p = eddy_hub::hash::partition_for_key("js-key", 4).to_string();
-    let read = eddy.client.read("jshub", &p, "earliest", 100, 0).await.unwrap();
-    assert!(read.events.iter().any(|e| e.partition_key.as_deref() == Some("js-key")));
+    let read = eddy
+        .client
+        .read("jshub", &p, "earliest", 100, 0)
+        .await
+        .unwrap();
+    assert!(read
+        .events
+        .iter()
+        .any(|e| e.partition_key.as_deref() == Some("js-key")));
 }
 
 #[tokio::test]
@@ -287,11 +321,10 @@ rights = ["Listen"]
         .await
         .unwrap();
     let addr = eddy.amqp.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_auth.py", &[&addr, "secure"])
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || run_python("eventhubs_auth.py", &[&addr, "secure"]))
+            .await
+            .unwrap();
     let f = facts(&out);
     assert_eq!(f["root_send"], Value::Null, "{f}");
     assert_eq!(f["sender_send"], Value::Null, "{f}");
@@ -304,6 +337,10 @@ rights = ["Listen"]
     assert!(refused.contains("Listen"), "{refused}");
     // Root (Manage) reads the two events the permitted senders stored.
     assert!(f["root_receive"][0].as_u64().unwrap() >= 1, "{f}");
-    let stored = eddy.client.read("secure", "0", "earliest", 10, 0).await.unwrap();
+    let stored = eddy
+        .client
+        .read("secure", "0", "earliest", 10, 0)
+        .await
+        .unwrap();
     assert_eq!(stored.events.len(), 2);
 }
