@@ -268,22 +268,68 @@ fn which(bin: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A server in `dir` with fsync `mode` (durable or lazy) and hub `bench`.
+pub(super) async fn start_server(
+    args: &HubBenchArgs,
+    dir: &Path,
+    mode: &str,
+) -> Result<super::common::Child> {
+    let fsync = if mode == "durable" { "always" } else { "lazy" };
+    let child = spawn_eddy(dir, &["--fsync", fsync]).await?;
+    child
+        .client
+        .create_hub("bench", &json!({"partitions": args.partitions}))
+        .await?;
+    Ok(child)
+}
+
+/// Runs the embedded Python client `name` (source `code`) with `args` against a
+/// server with pid `pid`; returns its JSON output and the server's CPU seconds and
+/// peak RSS over the run.
+pub(super) async fn run_python_client(
+    dir: &Path,
+    name: &str,
+    code: &str,
+    needs: &str,
+    pid: u32,
+    args: &[&str],
+) -> Result<(Value, Option<(f64, u64)>)> {
+    let script = dir.join(name);
+    std::fs::write(&script, code)?;
+    let python = std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("run {python}"))?;
+    let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
+    if !out.status.success() {
+        bail!(
+            "{python} {name} failed (needs {needs}; ./test.sh's venv has it, set EDDY_PYTHON): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        );
+    }
+    let r = serde_json::from_slice(&out.stdout).with_context(|| format!("{name} output"))?;
+    Ok((r, usage))
+}
+
 async fn bench_eddy(
     args: &HubBenchArgs,
     dir: &Path,
     mode: &str,
     producers: usize,
 ) -> Result<Value> {
-    let fsync = if mode == "durable" { "always" } else { "lazy" };
     let super::common::Child {
         process: mut child,
         pid,
         client,
         ..
-    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
-    client
-        .create_hub("bench", &json!({"partitions": args.partitions}))
-        .await?;
+    } = start_server(args, dir, mode).await?;
     let bodies: Vec<Value> = (0..args.batch)
         .map(|i| json!({"body": event_body(args.event_bytes, i)}))
         .collect();
@@ -304,41 +350,28 @@ async fn bench_eddy(
 /// duration, then one consumer reading it all back; both in the Python client
 /// `kafka_client.py` so the load is a real Kafka client's.
 async fn bench_kafka(args: &HubBenchArgs, dir: &Path, mode: &str) -> Result<Value> {
-    let fsync = if mode == "durable" { "always" } else { "lazy" };
     let super::common::Child {
         process: mut child,
         pid,
-        client,
         kafka,
         ..
-    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
-    client
-        .create_hub("bench", &json!({"partitions": args.partitions}))
-        .await?;
-    let script = dir.join("kafka_client.py");
-    std::fs::write(&script, include_str!("kafka_client.py"))?;
-    let python = std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
-    let out = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args([
+    } = start_server(args, dir, mode).await?;
+    let ran = run_python_client(
+        dir,
+        "kafka_client.py",
+        include_str!("kafka_client.py"),
+        "confluent-kafka",
+        pid,
+        &[
             kafka.as_str(),
             "bench",
             &args.duration_secs.to_string(),
             &args.event_bytes.to_string(),
-        ])
-        .output()
-        .await
-        .with_context(|| format!("run {python}"))?;
-    let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
+        ],
+    )
+    .await;
     stop_gracefully(&mut child).await;
-    if !out.status.success() {
-        bail!(
-            "{python} kafka_client.py failed (needs confluent-kafka; ./test.sh's venv has it, set EDDY_PYTHON): {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
-        );
-    }
-    let r: Value = serde_json::from_slice(&out.stdout).context("kafka_client.py output")?;
+    let (r, usage) = ran?;
     let secs =
         r["produce_seconds"].as_f64().unwrap_or(1.0) + r["consume_seconds"].as_f64().unwrap_or(0.0);
     Ok(json!({

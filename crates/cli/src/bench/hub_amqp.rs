@@ -16,8 +16,8 @@ use fe2o3_amqp_types::messaging::message::__private::Serializable;
 use fe2o3_amqp_types::messaging::ApplicationProperties;
 use serde_json::{json, Value};
 
-use super::common::{proc_usage, spawn_eddy, stop_gracefully};
-use super::hub::{drive, event_body, summarize, HubBenchArgs};
+use super::common::{proc_usage, stop_gracefully};
+use super::hub::{drive, event_body, run_python_client, start_server, summarize, HubBenchArgs};
 
 const BATCH_FORMAT: u32 = 0x8001_3700;
 
@@ -47,17 +47,12 @@ pub async fn bench_amqp(
     mode: &str,
     producers: usize,
 ) -> Result<Value> {
-    let fsync = if mode == "durable" { "always" } else { "lazy" };
     let super::common::Child {
         process: mut child,
         pid,
-        client,
         amqp,
         ..
-    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
-    client
-        .create_hub("bench", &json!({"partitions": args.partitions}))
-        .await?;
+    } = start_server(args, dir, mode).await?;
     let message = batch_message(args)?;
     let mut senders = Vec::new();
     let mut connections = Vec::new();
@@ -105,45 +100,32 @@ pub async fn bench_amqp(
 /// The Python SDK (`azure-eventhub`, one async producer, `create_batch` of
 /// `args.batch` events) against Eddy, for the duration.
 pub async fn bench_python_sdk(args: &HubBenchArgs, dir: &Path, mode: &str) -> Result<Value> {
-    let fsync = if mode == "durable" { "always" } else { "lazy" };
     let super::common::Child {
         process: mut child,
         pid,
-        client,
         amqp,
         ..
-    } = spawn_eddy(dir, &["--fsync", fsync]).await?;
-    client
-        .create_hub("bench", &json!({"partitions": args.partitions}))
-        .await?;
-    let script = dir.join("eventhubs_client.py");
-    std::fs::write(&script, include_str!("eventhubs_client.py"))?;
-    let python = std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into());
+    } = start_server(args, dir, mode).await?;
     let cs = format!(
         "Endpoint=sb://{amqp};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true"
     );
-    let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
-    let out = tokio::process::Command::new(&python)
-        .arg(&script)
-        .args([
+    let ran = run_python_client(
+        dir,
+        "eventhubs_client.py",
+        include_str!("eventhubs_client.py"),
+        "azure-eventhub",
+        pid,
+        &[
             cs.as_str(),
             "bench",
             &args.duration_secs.to_string(),
             &args.event_bytes.to_string(),
             &args.batch.to_string(),
-        ])
-        .output()
-        .await
-        .with_context(|| format!("run {python}"))?;
-    let usage = proc_usage(pid).map(|(cpu, rss)| (cpu - cpu0, rss));
+        ],
+    )
+    .await;
     stop_gracefully(&mut child).await;
-    if !out.status.success() {
-        bail!(
-            "{python} eventhubs_client.py failed (needs azure-eventhub; ./test.sh's venv has it, set EDDY_PYTHON): {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
-        );
-    }
-    let r: Value = serde_json::from_slice(&out.stdout).context("eventhubs_client.py output")?;
+    let (r, usage) = ran?;
     let secs = r["seconds"].as_f64().unwrap_or(1.0);
     Ok(json!({
         "system": "eddy-amqp-python-sdk",

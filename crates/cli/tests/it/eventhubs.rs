@@ -2,27 +2,27 @@
 //! async, with Eddy's checkpoint store and the official blob store on Azurite) and
 //! `@azure/event-hubs`, and across protocols (AMQP in, table and Kafka out).
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
-use crate::support::{run_python, Azurite, Eddy};
+use crate::support::{run_node, run_python_async as py, Azurite, Eddy};
 
 async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
-    let eddy = Eddy::start(dir, &[]).await;
-    for hub in hubs {
-        eddy.client
-            .create_hub(hub, &json!({"partitions": 4}))
-            .await
-            .unwrap();
-    }
-    eddy
+    Eddy::start(dir, &[]).await.create_hubs(hubs, 4).await
 }
 
 /// The last line of a script's output, as JSON.
 fn facts(out: &str) -> Value {
     let line = out.lines().last().unwrap_or_default();
     serde_json::from_str(line).unwrap_or_else(|e| panic!("no JSON facts ({e}) in:\n{out}"))
+}
+
+/// Events covered by `$Default`'s checkpoints in Eddy: the sum over partitions of
+/// (last processed sequence number + 1).
+async fn checkpointed(eddy: &Eddy, hub: &str) -> u64 {
+    let cps = eddy.client.checkpoints(hub, "$Default").await.unwrap();
+    cps.iter()
+        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
+        .sum()
 }
 
 fn seen(out: &str) -> u64 {
@@ -39,11 +39,7 @@ async fn sync_sdk_positions_properties_routing_metrics_and_epochs() {
     let dir = tempfile::tempdir().unwrap();
     let eddy = start(dir.path(), &["telemetry"]).await;
     let cs = eddy.eventhubs_connection_string("telemetry");
-    let out = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_sdk_sync.py", &[&cs, "telemetry"])
-    })
-    .await
-    .unwrap();
+    let out = py("eventhubs_sdk_sync.py", vec![cs, "telemetry".into()]).await;
     let f = facts(&out);
     assert_eq!(f["max_size_in_bytes"], json!(1_048_576));
     let expected = eddy_hub::hash::partition_for_key("device-42", 4).to_string();
@@ -101,66 +97,34 @@ async fn seed_producer_and_checkpointing_consumer_resume_and_feed_the_table() {
     }
     let cs = eddy.eventhubs_connection_string("telemetry");
     let url = eddy.url.clone();
-    let (cs2, url2) = (cs.clone(), url.clone());
-    let (sent, first) = tokio::task::spawn_blocking(move || {
-        let sent = run_python("eventhubs_seed_producer.py", &[&cs2, "telemetry", "1001"]);
-        let first = run_python(
-            "eventhubs_seed_consumer.py",
-            &[&cs2, "telemetry", &url2, "1001"],
-        );
-        (sent, first)
-    })
-    .await
-    .unwrap();
+    let produce = |n: &str| vec![cs.clone(), "telemetry".into(), n.into()];
+    let consume = |n: &str| vec![cs.clone(), "telemetry".into(), url.clone(), n.into()];
+    let sent = py("eventhubs_seed_producer.py", produce("1001")).await;
+    let first = py("eventhubs_seed_consumer.py", consume("1001")).await;
     assert!(sent.contains("sent 1001"), "{sent}");
     assert_eq!(seen(&first), 1001, "the first run reads everything");
     assert!(first.contains(
         "properties: {b'Table': b'TestTable', b'IngestionMappingReference': b'TestMapping', b'Format': b'json'}"
     ));
     // The checkpoints are in Eddy: one per partition, summing to the events read.
-    let cps = eddy
-        .client
-        .checkpoints("telemetry", "$Default")
-        .await
-        .unwrap();
-    let next: u64 = cps
-        .iter()
-        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
-        .sum();
-    assert_eq!(next, 1001, "{cps:?}");
+    let next = checkpointed(&eddy, "telemetry").await;
+    assert_eq!(next, 1001);
 
     // Ten more; a restarted consumer resumes after its checkpoints.
-    let again = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "10"]);
-        run_python(
-            "eventhubs_seed_consumer.py",
-            &[&cs, "telemetry", &url, "10"],
-        )
-    })
-    .await
-    .unwrap();
+    py("eventhubs_seed_producer.py", produce("10")).await;
+    let again = py("eventhubs_seed_consumer.py", consume("10")).await;
     assert_eq!(seen(&again), 10, "{again}");
 
     // The data connection routed every event by its properties into TestTable.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let t = eddy
-            .client
-            .kusto(
-                "NetDefaultDB",
-                "TestTable | summarize n = count(), d = dcount(deviceId), top = max(seq)",
-            )
-            .await
-            .unwrap();
-        let row = &t[0].rows[0];
-        if row[0] == json!(1011) {
-            assert_eq!(row[1], json!(10));
-            assert_eq!(row[2], json!(1000));
-            break;
-        }
-        assert!(Instant::now() < deadline, "table has {row:?}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let row = eddy
+        .wait_for_row(
+            "TestTable | summarize n = count(), d = dcount(deviceId), top = max(seq)",
+            60,
+            |row| row[0] == json!(1011),
+        )
+        .await;
+    assert_eq!(row[1], json!(10));
+    assert_eq!(row[2], json!(1000));
 }
 
 #[tokio::test]
@@ -169,25 +133,13 @@ async fn two_consumers_share_partitions_and_one_takes_over() {
     let eddy = start(dir.path(), &["telemetry"]).await;
     let cs = eddy.eventhubs_connection_string("telemetry");
     let url = eddy.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_balance.py", &[&cs, "telemetry", &url])
-    })
-    .await
-    .unwrap();
+    let out = py("eventhubs_balance.py", vec![cs, "telemetry".into(), url]).await;
     let f = facts(&out);
     assert_eq!(f["shared"], json!([2, 2]));
     assert_eq!(f["received"], json!(300));
     // The survivor's checkpoints cover everything.
-    let cps = eddy
-        .client
-        .checkpoints("telemetry", "$Default")
-        .await
-        .unwrap();
-    let next: u64 = cps
-        .iter()
-        .map(|c| c["sequence_number"].as_u64().unwrap() + 1)
-        .sum();
-    assert_eq!(next, 300, "{cps:?}");
+    let next = checkpointed(&eddy, "telemetry").await;
+    assert_eq!(next, 300);
 }
 
 #[tokio::test]
@@ -198,21 +150,15 @@ async fn official_blob_checkpoint_store_on_azurite() {
     let cs = eddy.eventhubs_connection_string("telemetry");
     let url = eddy.url.clone();
     let blob = format!("blob={}", azurite.connection_string);
-    let (first, second) = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "200"]);
-        let first = run_python(
-            "eventhubs_seed_consumer.py",
-            &[&cs, "telemetry", &url, "200", "5", &blob],
-        );
-        run_python("eventhubs_seed_producer.py", &[&cs, "telemetry", "7"]);
-        let second = run_python(
-            "eventhubs_seed_consumer.py",
-            &[&cs, "telemetry", &url, "7", "5", &blob],
-        );
-        (first, second)
-    })
-    .await
-    .unwrap();
+    let produce = |n: &str| vec![cs.clone(), "telemetry".into(), n.into()];
+    let consume = |n: &str| {
+        let args = [&cs, "telemetry", &url, n, "5", &blob];
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    py("eventhubs_seed_producer.py", produce("200")).await;
+    let first = py("eventhubs_seed_consumer.py", consume("200")).await;
+    py("eventhubs_seed_producer.py", produce("7")).await;
+    let second = py("eventhubs_seed_consumer.py", consume("7")).await;
     assert_eq!(seen(&first), 200);
     assert_eq!(seen(&second), 7, "resumed from the blob checkpoints");
     // Eddy's own store was not used.
@@ -229,11 +175,7 @@ async fn async_sdk_sends_by_id_and_key_and_reads_from_a_sequence_number() {
     let dir = tempfile::tempdir().unwrap();
     let eddy = start(dir.path(), &["telemetry"]).await;
     let cs = eddy.eventhubs_connection_string("telemetry");
-    let out = tokio::task::spawn_blocking(move || {
-        run_python("eventhubs_sdk_async.py", &[&cs, "telemetry"])
-    })
-    .await
-    .unwrap();
+    let out = py("eventhubs_sdk_async.py", vec![cs, "telemetry".into()]).await;
     let f = facts(&out);
     assert_eq!(f["ids"], json!(["0", "1", "2", "3"]));
     assert_eq!(f["p2"]["last_enqueued_sequence_number"], json!(99));
@@ -255,28 +197,8 @@ async fn async_sdk_sends_by_id_and_key_and_reads_from_a_sequence_number() {
 async fn javascript_sdk_sends_and_receives() {
     let dir = tempfile::tempdir().unwrap();
     let eddy = start(dir.path(), &["jshub"]).await;
-    let node_dir = std::env::var("EDDY_NODE_DIR").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/eddy-node",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/eventhubs_smoke.js");
     let cs = eddy.eventhubs_connection_string("jshub");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .args([cs.as_str(), "jshub"])
-        .env("EDDY_NODE_DIR", node_dir)
-        .output()
-        .await
-        .expect("node (./test.sh installs @azure/event-hubs under ~/.cache/eddy-node)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_node("eventhubs_smoke.js", &[cs.as_str(), "jshub"], &[]).await;
     // The keyed event from JavaScript landed where the Event Hubs hash says.
     let p = eddy_hub::hash::partition_for_key("js-key", 4).to_string();
     let read = eddy
@@ -321,10 +243,7 @@ rights = ["Listen"]
         .await
         .unwrap();
     let addr = eddy.amqp.clone();
-    let out =
-        tokio::task::spawn_blocking(move || run_python("eventhubs_auth.py", &[&addr, "secure"]))
-            .await
-            .unwrap();
+    let out = py("eventhubs_auth.py", vec![addr, "secure".into()]).await;
     let f = facts(&out);
     assert_eq!(f["root_send"], Value::Null, "{f}");
     assert_eq!(f["sender_send"], Value::Null, "{f}");

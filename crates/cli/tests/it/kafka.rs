@@ -7,23 +7,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{run_python, run_with_stdin, stdout, Eddy};
+use crate::support::{run_node, run_python, run_with_stdin, stdout, Eddy};
 
 /// Starts Eddy with a short first-rebalance delay and creates `hubs` (4 partitions).
 async fn start(dir: &std::path::Path, hubs: &[&str]) -> Eddy {
-    let eddy = Eddy::start_env(
-        dir,
-        &[],
-        &[("EDDY_KAFKA_INITIAL_REBALANCE_DELAY_MS", "300")],
-    )
-    .await;
-    for hub in hubs {
-        eddy.client
-            .create_hub(hub, &json!({"partitions": 4}))
-            .await
-            .unwrap();
-    }
-    eddy
+    let env = [("EDDY_KAFKA_INITIAL_REBALANCE_DELAY_MS", "300")];
+    let eddy = Eddy::start_env(dir, &[], &env).await;
+    eddy.create_hubs(hubs, 4).await
 }
 
 /// Runs kcat (.ci/run installs it from Debian) and returns its stdout.
@@ -251,24 +241,14 @@ async fn http_events_read_over_kafka_and_kafka_events_feed_a_table() {
         &["-b", &eddy.kafka, "-P", "-t", "telemetry", "-z", "gzip"],
         Some(&input),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let t = eddy
-            .client
-            .kusto(
-                "NetDefaultDB",
-                "TestTable | where isnotempty(Device) | summarize n = count(), s = sum(Temp)",
-            )
-            .await
-            .unwrap();
-        let row = &t[0].rows[0];
-        if row[0] == json!(300) {
-            assert_eq!(row[1], json!((0..300).sum::<i32>() as f64));
-            break;
-        }
-        assert!(Instant::now() < deadline, "table has {row:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let row = eddy
+        .wait_for_row(
+            "TestTable | where isnotempty(Device) | summarize n = count(), s = sum(Temp)",
+            30,
+            |row| row[0] == json!(300),
+        )
+        .await;
+    assert_eq!(row[1], json!((0..300).sum::<i32>() as f64));
 }
 
 #[tokio::test]
@@ -322,25 +302,10 @@ async fn kafka_acknowledged_messages_survive_kill_9() {
 async fn kafkajs_produces_and_consumes() {
     let dir = tempfile::tempdir().unwrap();
     let eddy = start(dir.path(), &["kjs"]).await;
-    let node_dir = std::env::var("EDDY_NODE_DIR").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/eddy-node",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/kafkajs_smoke.js");
-    let out = Command::new("node")
-        .arg(&script)
-        .args([eddy.kafka.as_str(), "kjs"])
-        .env("EDDY_NODE_DIR", node_dir)
-        .env("KAFKAJS_NO_PARTITIONER_WARNING", "1")
-        .output()
-        .expect("node (./test.sh installs kafkajs under ~/.cache/eddy-node)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_node(
+        "kafkajs_smoke.js",
+        &[eddy.kafka.as_str(), "kjs"],
+        &[("KAFKAJS_NO_PARTITIONER_WARNING", "1")],
+    )
+    .await;
 }

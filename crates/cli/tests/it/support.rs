@@ -81,6 +81,35 @@ impl Eddy {
         )
     }
 
+    /// Creates `hubs` with `partitions` partitions each.
+    pub async fn create_hubs(self, hubs: &[&str], partitions: u32) -> Eddy {
+        for hub in hubs {
+            let settings = serde_json::json!({ "partitions": partitions });
+            self.client.create_hub(hub, &settings).await.unwrap();
+        }
+        self
+    }
+
+    /// Polls `query` in NetDefaultDB until `done` accepts its first row, which is
+    /// returned; panics with the last row seen after `secs`.
+    pub async fn wait_for_row(
+        &self,
+        query: &str,
+        secs: u64,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let t = self.client.kusto("NetDefaultDB", query).await.unwrap();
+            let row = t[0].rows[0].clone();
+            if done(&row) {
+                return row;
+            }
+            assert!(std::time::Instant::now() < deadline, "{query} gave {row:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Runs an `eddy` client command against this server.
     pub fn cli(&self, args: &[&str]) -> Output {
         cli_with_stdin(&self.url, args, None)
@@ -189,6 +218,44 @@ pub fn python_path() -> String {
     let site = manifest.join("tests/python/site");
     let clients = manifest.join("../../clients/python");
     format!("{}:{}", site.display(), clients.display())
+}
+
+/// Runs one of `tests/node/*.js` with `args` and the npm packages ./test.sh installs
+/// (`EDDY_NODE_DIR`); panics with its output unless it succeeds and prints `ok` last.
+pub async fn run_node(script: &str, args: &[&str], env: &[(&str, &str)]) {
+    let node_dir = std::env::var("EDDY_NODE_DIR").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/eddy-node",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/node")
+        .join(script);
+    let out = tokio::process::Command::new("node")
+        .arg(&path)
+        .args(args)
+        .env("EDDY_NODE_DIR", node_dir)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("node (./test.sh installs the npm packages under ~/.cache/eddy-node)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// [`run_python`] off the async runtime.
+pub async fn run_python_async(script: &'static str, args: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_python(script, &args)
+    })
+    .await
+    .unwrap()
 }
 
 /// Runs one of `tests/python/*.py` with `args`; panics with its output when it fails.
