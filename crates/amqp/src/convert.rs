@@ -40,7 +40,7 @@ pub fn unpack(
     for (i, Data(bytes)) in sections.into_inner().into_iter().enumerate() {
         let reader = serde_amqp::read::SliceReader::new(&bytes);
         let inner = <Body<Value> as DecodeIntoMessage>::decode_message_from_reader(reader)
-            .map_err(|e| format!("event {i} of the batch is not a valid AMQP message: {e}"))?;
+            .map_err(|e| format!("event {i} of the batch: {}", decode_reason(&e)))?;
         let mut event = to_event(inner).map_err(|e| format!("event {i} of the batch: {e}"))?;
         if event.partition_key.is_none() {
             event.partition_key = envelope_key.clone();
@@ -48,6 +48,18 @@ pub fn unpack(
         events.push(event);
     }
     Ok(events)
+}
+
+/// Why a message could not be decoded, in the user's terms.
+pub fn decode_reason(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    if text.contains("SimpleValue") {
+        "an application property holds a list, map or other structured value; Eddy stores \
+         scalar properties (string, number, boolean, timestamp, binary, uuid)"
+            .into()
+    } else {
+        format!("not a valid AMQP message: {text}")
+    }
 }
 
 /// One AMQP message as a hub event.

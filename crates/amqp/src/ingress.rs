@@ -30,14 +30,20 @@ pub async fn run(
         };
         let delivery = match delivery {
             Ok(d) => d,
+            // One message that does not decode is refused; the link goes on.
+            Err(RecvError::MessageDecode(bad)) => {
+                let reason = convert::decode_reason(&bad.source);
+                let error = errors::amqp(
+                    AmqpError::DecodeError,
+                    format!("the message was not stored: {reason}"),
+                );
+                let _ = receiver.reject(bad.info, error).await;
+                continue;
+            }
             Err(e) => {
                 let error = match &e {
-                    RecvError::MessageDecode(_) => Some(errors::amqp(
-                        AmqpError::DecodeError,
-                        format!("the message could not be decoded: {e}"),
-                    )),
                     RecvError::MessageSizeExceeded(_) => {
-                        Some(errors::link(LinkError::MessageSizeExceeded, format!("{e}")))
+                        Some(errors::link(LinkError::MessageSizeExceeded, e.to_string()))
                     }
                     RecvError::TransferLimitExceeded => Some(errors::link(
                         LinkError::TransferLimitExceeded,

@@ -272,7 +272,12 @@ fn reply_message(reply: Reply, correlation: Option<MessageId>) -> Message<AmqpVa
     };
     let app = ApplicationProperties::builder()
         .insert("status-code", SimpleValue::Int(reply.status))
-        .insert("status-description", SimpleValue::String(reply.description))
+        .insert(
+            "status-description",
+            SimpleValue::String(reply.description.clone()),
+        )
+        // The Python SDK's management link reads this spelling.
+        .insert("statusDescription", SimpleValue::String(reply.description))
         .build();
     Message::builder()
         .properties(properties)

@@ -7,9 +7,11 @@
 //! (`list0`) of `end` and `close`. [`FullFields`] sits between fe2o3 and the socket:
 //! it cuts the outgoing byte stream into frames and re-encodes each AMQP
 //! performative's field list as a `list32` padded with nulls to its full length,
-//! keeping any transfer payload after it. Protocol headers, SASL frames and empty
-//! (heartbeat) frames pass through unchanged. Nested composites are left as they
-//! are: the SDK reads those with defaults.
+//! keeping any transfer payload after it. The delivery states and errors inside
+//! (`rejected` carrying an `error`) get the same treatment: the SDK reads a rejected
+//! send's error as `[condition, description, info]` by position. Protocol headers,
+//! SASL frames and empty (heartbeat) frames pass through unchanged; other nested
+//! composites (source, target) are read with defaults by the SDK and left as sent.
 
 use std::io;
 use std::pin::Pin;
@@ -35,6 +37,76 @@ fn full_field_count(code: u8) -> Option<u32> {
         0x18 => 1,  // close
         _ => return None,
     })
+}
+
+/// Number of fields of the nested composites the SDK reads by position.
+fn nested_field_count(code: u8) -> Option<u32> {
+    Some(match code {
+        0x1d => 3, // error
+        0x23 => 2, // received
+        0x25 => 1, // rejected
+        0x27 => 3, // modified
+        _ => return None,
+    })
+}
+
+/// Length of the encoded AMQP value at the start of `b` (constructor included).
+fn value_len(b: &[u8]) -> Option<usize> {
+    let code = *b.first()?;
+    let n = match code {
+        0x00 => {
+            let d = value_len(b.get(1..)?)?;
+            let v = value_len(b.get(1 + d..)?)?;
+            return Some(1 + d + v);
+        }
+        0x40..=0x45 => 0,
+        0x50..=0x56 => 1,
+        0x60 | 0x61 => 2,
+        0x70..=0x74 => 4,
+        0x80..=0x84 => 8,
+        0x94 | 0x98 => 16,
+        0xa0 | 0xa1 | 0xa3 | 0xc0 | 0xc1 | 0xe0 => 1 + *b.get(1)? as usize,
+        0xb0 | 0xb1 | 0xb3 | 0xd0 | 0xd1 | 0xf0 => {
+            4 + u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as usize
+        }
+        _ => return None,
+    };
+    (b.len() > n).then_some(1 + n)
+}
+
+/// Copies the encoded values in `fields` to `out`, padding the nested composites
+/// [`nested_field_count`] knows; bytes it cannot walk are copied as they are.
+fn copy_fields(mut fields: &[u8], out: &mut Vec<u8>) {
+    while !fields.is_empty() {
+        let Some(n) = value_len(fields) else {
+            out.extend_from_slice(fields);
+            return;
+        };
+        copy_value(&fields[..n], out);
+        fields = &fields[n..];
+    }
+}
+
+fn copy_value(v: &[u8], out: &mut Vec<u8>) {
+    let composite = (v.len() >= 4 && v[0] == 0x00 && v[1] == 0x53)
+        .then(|| nested_field_count(v[2]))
+        .flatten();
+    let Some((full, (count, fields, rest))) =
+        composite.and_then(|full| Some((full, split_list(&v[3..])?)))
+    else {
+        out.extend_from_slice(v);
+        return;
+    };
+    let mut inner = Vec::with_capacity(fields.len() + 8);
+    copy_fields(fields, &mut inner);
+    let missing = full.saturating_sub(count) as usize;
+    out.extend_from_slice(&v[..3]);
+    out.push(0xd0);
+    out.extend_from_slice(&((4 + inner.len() + missing) as u32).to_be_bytes());
+    out.extend_from_slice(&count.max(full).to_be_bytes());
+    out.extend_from_slice(&inner);
+    out.extend(std::iter::repeat_n(0x40u8, missing));
+    out.extend_from_slice(rest);
 }
 
 /// A stream whose outgoing AMQP performatives are re-encoded with all their fields.
@@ -121,8 +193,10 @@ pub fn pad_frame(frame: &[u8], out: &mut BytesMut) {
         out.extend_from_slice(frame);
         return;
     };
+    let mut elements = Vec::with_capacity(fields.len() + 16);
+    copy_fields(fields, &mut elements);
     let missing = full.saturating_sub(count) as usize;
-    let list_size = 4 + fields.len() + missing;
+    let list_size = 4 + elements.len() + missing;
     let new_size = body_start + 3 + 1 + 4 + list_size + rest.len();
     out.reserve(new_size);
     out.put_u32(new_size as u32);
@@ -131,7 +205,7 @@ pub fn pad_frame(frame: &[u8], out: &mut BytesMut) {
     out.put_u8(0xd0);
     out.put_u32(list_size as u32);
     out.put_u32(count.max(full));
-    out.extend_from_slice(fields);
+    out.extend_from_slice(&elements);
     out.extend(std::iter::repeat_n(0x40u8, missing));
     out.extend_from_slice(rest);
 }
@@ -235,6 +309,34 @@ mod tests {
         assert_eq!(&b[12..15], &[0x43, 0x52, 0x07]);
         assert!(b[15..24].iter().all(|&x| x == 0x40));
         assert_eq!(&b[24..], &[0xAA, 0xBB]);
+        assert_eq!(
+            u32::from_be_bytes(out[..4].try_into().unwrap()) as usize,
+            out.len()
+        );
+    }
+
+    #[test]
+    fn a_rejected_disposition_carries_an_error_with_all_three_fields() {
+        // disposition [role=true, first=0, last=null, settled=true, rejected(error(sym "x"))]
+        let error = [0x00, 0x53, 0x1d, 0xc0, 0x04, 0x01, 0xa3, 0x01, b'x'];
+        let mut rejected = vec![0x00, 0x53, 0x25, 0xc0, 1 + error.len() as u8, 0x01];
+        rejected.extend_from_slice(&error);
+        let mut fields = vec![0x41, 0x43, 0x40, 0x41];
+        fields.extend_from_slice(&rejected);
+        let mut body = vec![0x00, 0x53, 0x15, 0xc0, 1 + fields.len() as u8, 0x05];
+        body.extend_from_slice(&fields);
+        let mut out = BytesMut::new();
+        pad_frame(&frame(&body), &mut out);
+        let b = &out[8..];
+        // disposition list32 of 6; fields 0..3 as sent; then rejected as list32 of 1.
+        assert_eq!(u32::from_be_bytes(b[8..12].try_into().unwrap()), 6);
+        assert_eq!(&b[12..16], &[0x41, 0x43, 0x40, 0x41]);
+        assert_eq!(&b[16..20], &[0x00, 0x53, 0x25, 0xd0]);
+        assert_eq!(u32::from_be_bytes(b[24..28].try_into().unwrap()), 1);
+        // ... whose error is a list32 of 3: the symbol, then two nulls.
+        assert_eq!(&b[28..32], &[0x00, 0x53, 0x1d, 0xd0]);
+        assert_eq!(u32::from_be_bytes(b[36..40].try_into().unwrap()), 3);
+        assert_eq!(&b[40..], &[0xa3, 0x01, b'x', 0x40, 0x40, 0x40]);
         assert_eq!(
             u32::from_be_bytes(out[..4].try_into().unwrap()) as usize,
             out.len()

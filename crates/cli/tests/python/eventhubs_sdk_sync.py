@@ -118,6 +118,31 @@ lt.join()
 assert len(high) == 6, len(high)
 facts["epoch_error"] = repr(low_errors[0]) if low_errors else None
 assert low_errors, "the lower epoch receiver was not disconnected"
+# Bad input gets the reason: a structured property is refused (nothing stored), and
+# an unknown hub is named.
+producer = EventHubProducerClient.from_connection_string(CONN, eventhub_name=HUB, retry_total=0)
+bad = EventData("structured")
+bad.properties = {"tags": ["a", "b"]}
+try:
+    producer.send_batch([bad], partition_id="3")
+    facts["structured_property"] = None
+except Exception as e:  # the SDK's error is what is checked
+    facts["structured_property"] = str(e)
+try:  # a single event (not a batch) is refused the same way
+    producer.send_event(bad, partition_id="3")
+    facts["structured_single"] = None
+except Exception as e:
+    facts["structured_single"] = str(e)
+producer.send_event(EventData("after"), partition_id="2")  # the producer still works
+producer.close()
+nohub = EventHubProducerClient.from_connection_string(CONN, eventhub_name="nohub", retry_total=0)
+try:
+    nohub.get_eventhub_properties()
+    facts["unknown_hub"] = None
+except Exception as e:
+    facts["unknown_hub"] = str(e)
+nohub.close()
+
 producer = EventHubProducerClient.from_connection_string(CONN, eventhub_name=HUB)
 # Keyed events: one partition, chosen by the service's hash.
 batch = producer.create_batch(partition_key="device-42")
