@@ -183,12 +183,13 @@ fn read(props: &HashMap<String, SimpleValue>, ns: &Namespace, auth: &ConnectionA
     };
     let entity = name.to_ascii_lowercase();
     if auth.enabled() && !auth.any(&entity) {
-        let granted = text(props, "security_token")
-            .and_then(|t| sas::validate(&t, auth.config(), eddy_hub::now_ms() / 1000).ok());
+        let now = eddy_hub::now_ms() / 1000;
+        let granted =
+            text(props, "security_token").and_then(|t| sas::validate(&t, auth.config(), now).ok());
         match granted {
             Some(g)
-                if g.allows(&entity, AccessRight::Listen, eddy_hub::now_ms() / 1000)
-                    || g.allows(&entity, AccessRight::Send, eddy_hub::now_ms() / 1000) => {}
+                if g.allows(&entity, AccessRight::Listen, now)
+                    || g.allows(&entity, AccessRight::Send, now) => {}
             _ => {
                 return Reply::error(
                     401,

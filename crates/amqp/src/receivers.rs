@@ -29,7 +29,7 @@ pub enum Refused {
     Limit(String),
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Receivers {
     inner: Arc<Mutex<State>>,
     max_plain: usize,

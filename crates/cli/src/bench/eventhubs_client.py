@@ -2,29 +2,12 @@
 # create_batch batches for the duration, each awaited (acknowledged once durable).
 # usage: eventhubs_client.py CONNECTION_STRING HUB SECONDS EVENT_BYTES BATCH; prints JSON.
 import asyncio
-import errno
 import json
-import socket
 import sys
 import time
 
-# This sandbox reports TCP_MAXSEG above Linux's limit; the SDK copies it back and fails.
-_setsockopt = socket.socket.setsockopt
-
-
-def _tolerant(self, level, option, value, *rest):
-    try:
-        return _setsockopt(self, level, option, value, *rest)
-    except OSError as e:
-        if level == socket.SOL_TCP and option == socket.TCP_MAXSEG and e.errno == errno.EINVAL:
-            return None
-        raise
-
-
-socket.socket.setsockopt = _tolerant
-
-from azure.eventhub import EventData  # noqa: E402
-from azure.eventhub.aio import EventHubProducerClient  # noqa: E402
+from azure.eventhub import EventData
+from azure.eventhub.aio import EventHubProducerClient
 
 conn, hub, seconds, size, batch_size = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 body = ('{"deviceId":"contoso-device-id-000001","type":"TEMP","value":21.5,"pad":"' + "x" * max(0, size - 74) + '"}')

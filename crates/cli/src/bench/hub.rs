@@ -296,11 +296,17 @@ pub(super) async fn run_python_client(
 ) -> Result<(Value, Option<(f64, u64)>)> {
     let script = dir.join(name);
     std::fs::write(&script, code)?;
+    // The machine workaround the tests use too (see that file), loaded at start.
+    std::fs::write(
+        dir.join("sitecustomize.py"),
+        include_str!("../../tests/python/site/sitecustomize.py"),
+    )?;
     let python = std::env::var("EDDY_PYTHON").unwrap_or_else(|_| "python3".into());
     let cpu0 = proc_usage(pid).map_or(0.0, |u| u.0);
     let out = tokio::process::Command::new(&python)
         .arg(&script)
         .args(args)
+        .env("PYTHONPATH", dir)
         .output()
         .await
         .with_context(|| format!("run {python}"))?;

@@ -179,6 +179,12 @@ async fn async_sdk_sends_by_id_and_key_and_reads_from_a_sequence_number() {
     let f = facts(&out);
     assert_eq!(f["ids"], json!(["0", "1", "2", "3"]));
     assert_eq!(f["p2"]["last_enqueued_sequence_number"], json!(99));
+    // Over Kafka too: the AMQP application properties are the headers.
+    let rows = crate::kafka::kcat_read_all(&eddy.kafka, "telemetry");
+    let p2: Vec<_> = rows.iter().filter(|r| r[0] == "2").collect();
+    assert!(p2.len() >= 100, "{} records on partition 2", p2.len());
+    assert_eq!(p2[7][3], "async-7");
+    assert_eq!(p2[7][4], "Table=TestTable,i=7");
     let key_partition = eddy_hub::hash::partition_for_key("sensor-9", 4);
     let read = eddy
         .client

@@ -30,7 +30,7 @@ fn kcat(args: &[&str], stdin: Option<&str>) -> String {
 }
 
 /// `partition|offset|key|value|headers` lines of everything in `topic`.
-fn kcat_read_all(bootstrap: &str, topic: &str) -> Vec<Vec<String>> {
+pub(crate) fn kcat_read_all(bootstrap: &str, topic: &str) -> Vec<Vec<String>> {
     kcat(
         &[
             "-b",

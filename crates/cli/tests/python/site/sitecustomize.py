@@ -1,4 +1,4 @@
-"""Test-machine workaround, loaded only by the tests' Python (PYTHONPATH).
+"""Machine workaround, loaded through PYTHONPATH by the tests and `eddy bench hub`.
 
 The Event Hubs SDK's pure-Python AMQP transport reads every TCP option of its
 socket and sets it back. On this sandboxed machine the kernel reports TCP_MAXSEG as
