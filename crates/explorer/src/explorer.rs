@@ -180,6 +180,20 @@ impl Explorer {
         )))
     }
 
+    /// Names of the open tables of a database.
+    pub fn table_names(&self, db: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tables
+            .lock()
+            .expect("tables lock")
+            .keys()
+            .filter(|(d, _)| d == db)
+            .map(|(_, n)| n.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn table_if_exists(&self, db: &str, name: &str) -> Option<Arc<Table>> {
         self.tables
             .lock()

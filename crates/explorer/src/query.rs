@@ -24,7 +24,20 @@ impl Explorer {
     ) -> Result<PlannedQuery> {
         let query = eddy_kql::parse_query(text).map_err(|e| ExplorerError::kql(e, text))?;
         let mut tables = Tables::new();
+        let mut names = vec![];
         for name in referenced_names(&query) {
+            if name.contains('*') {
+                // `union Logs*`: every table whose name matches.
+                names.extend(
+                    self.table_names(db)
+                        .into_iter()
+                        .filter(|t| eddy_kql::plan::matches_pattern(&name, t)),
+                );
+            } else {
+                names.push(name);
+            }
+        }
+        for name in names {
             if let Some(t) = self.table_if_exists(db, &name) {
                 tables.insert(name, t.plan().await?);
             }

@@ -43,6 +43,25 @@ pub struct QueryParameter {
 pub enum LetValue {
     Scalar(Expr),
     Tabular(Tabular),
+    /// `(a: long, b: string = "x") { body }`, scalar or tabular body.
+    Function(Function),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Function {
+    pub params: Vec<FunctionParam>,
+    /// `let` statements inside the braces, before the value.
+    pub body: Vec<Statement>,
+    /// The last statement: a scalar expression or a tabular expression.
+    pub value: Box<LetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionParam {
+    pub name: Ident,
+    /// `None` for a tabular parameter (`T: (*)`).
+    pub ty: Option<KustoType>,
+    pub default: Option<Expr>,
 }
 
 /// `source | op | op ...`
@@ -67,10 +86,31 @@ pub enum Source {
         span: Span,
     },
     Union {
-        tables: Vec<Tabular>,
+        union: UnionSpec,
         span: Span,
     },
     Paren(Box<Tabular>),
+    /// `range x from a to b step s`.
+    Range {
+        name: Ident,
+        from: Expr,
+        to: Expr,
+        step: Expr,
+        span: Span,
+    },
+    /// A call of a tabular function (`let f = (n: long) { T | take n }; f(3)`).
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+}
+
+/// `union [kind=inner|outer] [withsource=Name] T1, (query), T*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionSpec {
+    pub tables: Vec<Tabular>,
+    pub inner: bool,
+    pub withsource: Option<Ident>,
 }
 
 /// `Name = expr` or a bare `expr`.
@@ -78,6 +118,38 @@ pub enum Source {
 pub struct NamedExpr {
     pub name: Option<Ident>,
     pub expr: Expr,
+    /// `(a, b, c) = f(x)`: the names of a function's several outputs.
+    pub names: Vec<Ident>,
+}
+
+/// A join key: `on Key` or `on $left.A == $right.B`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinKey {
+    pub left: Ident,
+    pub right: Ident,
+}
+
+/// One column of `mv-expand`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MvItem {
+    pub name: Option<Ident>,
+    pub expr: Expr,
+    pub to: Option<KustoType>,
+}
+
+/// A piece of a `parse` pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsePart {
+    Text(String),
+    Column(Ident, Option<KustoType>),
+    Wildcard,
+}
+
+/// One aggregate of `make-series`, with its fill value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesAgg {
+    pub agg: NamedExpr,
+    pub default: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,8 +184,52 @@ pub enum OperatorKind {
     Sort(Vec<SortKey>),
     /// `distinct *` has no columns.
     Distinct(Vec<Ident>),
-    Union(Vec<Tabular>),
+    Union(UnionSpec),
     As(Ident),
+    ProjectRename(Vec<(Ident, Ident)>),
+    /// Column patterns (`a*`) with an optional direction (true = ascending).
+    ProjectReorder(Vec<(Ident, Option<bool>)>),
+    ProjectKeep(Vec<Ident>),
+    Join {
+        kind: Option<Ident>,
+        right: Box<Tabular>,
+        on: Vec<JoinKey>,
+        lookup: bool,
+    },
+    MvExpand {
+        items: Vec<MvItem>,
+        item_index: Option<Ident>,
+        limit: Option<Expr>,
+    },
+    Parse {
+        kind: Option<Ident>,
+        expr: Expr,
+        parts: Vec<ParsePart>,
+        filter: bool,
+    },
+    MakeSeries {
+        aggs: Vec<SeriesAgg>,
+        on: Expr,
+        from: Option<Expr>,
+        to: Option<Expr>,
+        step: Expr,
+        by: Vec<NamedExpr>,
+    },
+    GetSchema,
+    Serialize(Vec<NamedExpr>),
+    Sample(Expr),
+    SampleDistinct(Expr, Expr),
+    TopHitters {
+        count: Expr,
+        of: Expr,
+        by: Option<Expr>,
+    },
+    /// `search [in (T, ...)] predicate`; a bare string looks in every column.
+    Search(Expr),
+    Invoke {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     /// `render kind [with (name = value, ...)]`: presentation only, carried with the result.
     Render {
         kind: Ident,
@@ -151,6 +267,13 @@ pub enum ExprKind {
     },
     Not(Box<Expr>),
     Neg(Box<Expr>),
+    /// `d.a`, `d['a']`, `d[0]`: an element of a dynamic value.
+    Index {
+        base: Box<Expr>,
+        key: Box<Expr>,
+    },
+    /// `toscalar(T | ...)`: the first cell of a tabular expression.
+    ToScalar(Box<Tabular>),
     /// `x in (a, b)`, `x !in (...)`, `x in~ (...)`.
     In {
         expr: Box<Expr>,

@@ -176,14 +176,14 @@ impl<'a> Lexer<'a> {
             let q = self.peek_char().unwrap_or('"');
             let name = self.string(q, false)?;
             self.skip_trivia();
-            if self.peek_char() != Some(']') {
-                return Err(KqlError::syntax(
-                    "expected ']' after a quoted name",
-                    Span::new(start, self.pos),
-                ));
+            if self.peek_char() == Some(']') {
+                self.pos += 1;
+                Tok::QuotedIdent(name)
+            } else {
+                // `["a", "b"]`: a list, not a quoted name.
+                self.pos = start + 1;
+                Tok::Punct("[")
             }
-            self.pos += 1;
-            Tok::QuotedIdent(name)
         } else if let Some(p) = PUNCTS
             .iter()
             .find(|p| self.src[self.pos..].starts_with(**p))

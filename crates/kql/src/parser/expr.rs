@@ -88,6 +88,60 @@ impl Parser<'_> {
                 span,
             });
         }
+        if word == "has_any" || word == "has_all" || word == "between" {
+            // `x has_any (a, b)`, `x between (low .. high)`: planned as calls.
+            self.expect_punct("(")?;
+            let mut list = vec![left];
+            if word == "between" {
+                list.push(self.additive()?);
+                self.expect_punct("..")?;
+                list.push(self.additive()?);
+            } else if !self.is_punct(")")? {
+                loop {
+                    list.push(self.expr()?);
+                    if !self.eat_punct(",")? {
+                        break;
+                    }
+                }
+            }
+            self.expect_punct(")")?;
+            let name = if negated {
+                format!("!{word}")
+            } else {
+                word.to_string()
+            };
+            let full = list[0].span.to(self.span_from(span.start));
+            return Ok(Expr {
+                kind: ExprKind::Call {
+                    name: Ident { name, span },
+                    args: list,
+                },
+                span: full,
+            });
+        }
+        if word == "matches" {
+            self.expect_kw("regex")?;
+            let right = self.additive()?;
+            let full = left.span.to(right.span);
+            let call = Expr {
+                kind: ExprKind::Call {
+                    name: Ident {
+                        name: "matches regex".into(),
+                        span,
+                    },
+                    args: vec![left, right],
+                },
+                span: full,
+            };
+            return Ok(if negated {
+                Expr {
+                    kind: ExprKind::Not(Box::new(call)),
+                    span: full,
+                }
+            } else {
+                call
+            });
+        }
         let (base, case_sensitive) = match word.strip_suffix("_cs") {
             Some(b) => (b, true),
             None => (word, false),
@@ -176,7 +230,51 @@ impl Parser<'_> {
         self.primary()
     }
 
+    /// A primary expression followed by element access: `d.a`, `d['a']`, `d[0]`.
     fn primary(&mut self) -> Result<Expr> {
+        let mut e = self.atom()?;
+        loop {
+            let t = self.peek()?.clone();
+            let key = match &t.tok {
+                Tok::Punct(".") => {
+                    self.next()?;
+                    let k = self.next()?;
+                    match k.tok {
+                        Tok::Ident(name) | Tok::QuotedIdent(name) => {
+                            lit(Literal::String(name), k.span)
+                        }
+                        _ => {
+                            return Err(KqlError::syntax(
+                                format!("expected a property name after '.', found {}", k.tok.describe()),
+                                k.span,
+                            ))
+                        }
+                    }
+                }
+                Tok::QuotedIdent(name) if t.span.start == e.span.end => {
+                    self.next()?;
+                    lit(Literal::String(name.clone()), t.span)
+                }
+                Tok::Punct("[") => {
+                    self.next()?;
+                    let k = self.expr()?;
+                    self.expect_punct("]")?;
+                    k
+                }
+                _ => return Ok(e),
+            };
+            let span = e.span.to(self.span_from(e.span.start));
+            e = Expr {
+                kind: ExprKind::Index {
+                    base: Box::new(e),
+                    key: Box::new(key),
+                },
+                span,
+            };
+        }
+    }
+
+    fn atom(&mut self) -> Result<Expr> {
         let t = self.peek()?.clone();
         let span = t.span;
         match t.tok {
@@ -221,6 +319,16 @@ impl Parser<'_> {
                 Ok(Expr {
                     kind: ExprKind::Column(name),
                     span,
+                })
+            }
+            Tok::Ident(name) if name == "toscalar" => {
+                self.next()?;
+                self.expect_punct("(")?;
+                let inner = self.tabular()?;
+                self.expect_punct(")")?;
+                Ok(Expr {
+                    kind: ExprKind::ToScalar(Box::new(inner)),
+                    span: self.span_from(span.start),
                 })
             }
             Tok::Ident(name) => {
@@ -276,6 +384,10 @@ fn is_word_operator(word: &str) -> bool {
             | "hassuffix"
             | "hassuffix_cs"
             | "in"
+            | "has_any"
+            | "has_all"
+            | "between"
+            | "matches"
     )
 }
 

@@ -3,6 +3,7 @@
 
 mod command;
 mod expr;
+mod ops;
 mod query;
 
 use crate::ast::{Ident, Query};
@@ -99,6 +100,17 @@ impl<'a> Parser<'a> {
         self.lexer = Lexer::at(src, end);
         self.last_end = end;
         (src[start..end].trim().to_string(), Span::new(start, end))
+    }
+
+    /// A position to come back to with [`Parser::restore`] (for lookahead).
+    fn save(&mut self) -> Result<(usize, usize)> {
+        Ok((self.pos()?, self.last_end))
+    }
+
+    fn restore(&mut self, mark: (usize, usize)) {
+        self.peeked = None;
+        self.lexer = Lexer::at(self.lexer.src(), mark.0);
+        self.last_end = mark.1;
     }
 
     fn peek_tok(&mut self) -> Result<Tok> {

@@ -2,7 +2,7 @@
 
 use super::Parser;
 use crate::ast::{
-    ExprKind, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, QueryParameter,
+    ExprKind, Function, FunctionParam, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, QueryParameter,
     RenderProperty, SortKey, Source, Statement, Tabular,
 };
 use crate::error::{KqlError, Result};
@@ -123,6 +123,9 @@ impl Parser<'_> {
     }
 
     fn let_value(&mut self) -> Result<LetValue> {
+        if let Some(f) = self.function_def()? {
+            return Ok(LetValue::Function(f));
+        }
         if self.starts_tabular_source()? {
             return Ok(LetValue::Tabular(self.tabular()?));
         }
@@ -143,8 +146,77 @@ impl Parser<'_> {
         Ok(LetValue::Scalar(e))
     }
 
+    /// `(a: long, T: (*), b: string = "x") { statements; value }`, or nothing.
+    fn function_def(&mut self) -> Result<Option<Function>> {
+        if !self.is_punct("(")? {
+            return Ok(None);
+        }
+        let mark = self.save()?;
+        self.next()?;
+        let mut params = vec![];
+        if !self.is_punct(")")? {
+            loop {
+                let Tok::Ident(_) = self.peek_tok()? else {
+                    self.restore(mark);
+                    return Ok(None);
+                };
+                let name = self.ident("a parameter name")?;
+                if !self.eat_punct(":")? {
+                    self.restore(mark);
+                    return Ok(None);
+                }
+                let ty = if self.eat_punct("(")? {
+                    // A tabular parameter: `(*)` or a schema.
+                    let mut depth = 1;
+                    while depth > 0 {
+                        match self.next()?.tok {
+                            Tok::Punct("(") => depth += 1,
+                            Tok::Punct(")") => depth -= 1,
+                            Tok::Eof => return Err(self.unexpected("')'")?),
+                            _ => {}
+                        }
+                    }
+                    None
+                } else {
+                    Some(self.type_name()?)
+                };
+                let default = if self.eat_punct("=")? {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                params.push(FunctionParam { name, ty, default });
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+        }
+        if !self.eat_punct(")")? || !self.is_punct("{")? {
+            self.restore(mark);
+            return Ok(None);
+        }
+        self.expect_punct("{")?;
+        let mut body = vec![];
+        while self.is_kw("let")? || self.is_kw("set")? {
+            body.push(self.statement()?);
+            while self.eat_punct(";")? {}
+        }
+        let value = self.let_value()?;
+        while self.eat_punct(";")? {}
+        self.expect_punct("}")?;
+        Ok(Some(Function {
+            params,
+            body,
+            value: Box::new(value),
+        }))
+    }
+
     fn starts_tabular_source(&mut self) -> Result<bool> {
-        Ok(self.is_kw("datatable")? || self.is_kw("print")? || self.is_kw("union")?)
+        Ok(self.is_kw("datatable")?
+            || self.is_kw("print")?
+            || self.is_kw("union")?
+            || self.is_kw("range")?
+            || self.is_kw("materialize")?)
     }
 
     pub(crate) fn tabular(&mut self) -> Result<Tabular> {
@@ -211,15 +283,29 @@ impl Parser<'_> {
             });
         }
         if self.eat_kw("union")? {
-            let tables = self.union_args()?;
+            let union = self.union_spec()?;
             return Ok(Source::Union {
-                tables,
+                union,
                 span: self.span_from(start),
             });
         }
-        Ok(Source::Named(
-            self.ident("a table name, 'datatable', 'print' or 'union'")?,
-        ))
+        if self.eat_kw("range")? {
+            return self.range_source(start);
+        }
+        let name = self.ident("a table name, 'datatable', 'print', 'range' or 'union'")?;
+        if self.is_punct("(")? && !matches!(name.name.as_str(), "materialize" | "view") {
+            self.next()?;
+            let args = self.call_args()?;
+            return Ok(Source::Call { name, args });
+        }
+        if self.is_punct("(")? {
+            // materialize(T | ...) and view(...) are the query inside.
+            self.next()?;
+            let inner = self.tabular()?;
+            self.expect_punct(")")?;
+            return Ok(Source::Paren(Box::new(inner)));
+        }
+        Ok(Source::Named(name))
     }
 
     /// A Kusto type name in a schema (`a:long`, `b:float`).
@@ -244,40 +330,6 @@ impl Parser<'_> {
         })
     }
 
-    fn union_args(&mut self) -> Result<Vec<Tabular>> {
-        // Options such as `kind=outer` and `withsource=T` come first.
-        while let Tok::Ident(w) = self.peek_tok()? {
-            if w != "kind" && w != "isfuzzy" {
-                break;
-            }
-            self.next()?;
-            self.expect_punct("=")?;
-            self.next()?;
-        }
-        let mut tables = vec![];
-        loop {
-            let start = self.pos()?;
-            let t = if self.is_punct("(")? {
-                self.next()?;
-                let t = self.tabular()?;
-                self.expect_punct(")")?;
-                t
-            } else {
-                let name = self.ident("a table name")?;
-                Tabular {
-                    source: Source::Named(name),
-                    ops: vec![],
-                    span: self.span_from(start),
-                }
-            };
-            tables.push(t);
-            if !self.eat_punct(",")? {
-                break;
-            }
-        }
-        Ok(tables)
-    }
-
     pub(crate) fn named_exprs(&mut self) -> Result<Vec<NamedExpr>> {
         let mut out = vec![];
         loop {
@@ -289,6 +341,27 @@ impl Parser<'_> {
     }
 
     fn named_expr(&mut self) -> Result<NamedExpr> {
+        if self.is_punct("(")? {
+            // `(a, b, c) = f(x)`
+            let mark = self.save()?;
+            self.next()?;
+            let mut names = vec![];
+            while let Tok::Ident(_) | Tok::QuotedIdent(_) = self.peek_tok()? {
+                names.push(self.ident("a column name")?);
+                if !self.eat_punct(",")? {
+                    break;
+                }
+            }
+            if names.len() > 1 && self.eat_punct(")")? && self.eat_punct("=")? {
+                let expr = self.expr()?;
+                return Ok(NamedExpr {
+                    name: None,
+                    expr,
+                    names,
+                });
+            }
+            self.restore(mark);
+        }
         let expr = self.expr()?;
         if self.is_punct("=")? {
             let name = match expr.kind {
@@ -308,9 +381,14 @@ impl Parser<'_> {
             return Ok(NamedExpr {
                 name: Some(name),
                 expr,
+                names: vec![],
             });
         }
-        Ok(NamedExpr { name: None, expr })
+        Ok(NamedExpr {
+            name: None,
+            expr,
+            names: vec![],
+        })
     }
 
     fn sort_keys(&mut self) -> Result<Vec<SortKey>> {
@@ -356,16 +434,7 @@ impl Parser<'_> {
         let kind = match name.name.as_str() {
             "where" | "filter" => OperatorKind::Where(self.expr()?),
             "project" => OperatorKind::Project(self.named_exprs()?),
-            "project-away" => {
-                let mut cols = vec![];
-                loop {
-                    cols.push(self.ident("a column name")?);
-                    if !self.eat_punct(",")? {
-                        break;
-                    }
-                }
-                OperatorKind::ProjectAway(cols)
-            }
+            "project-away" => OperatorKind::ProjectAway(self.column_patterns()?),
             "extend" => OperatorKind::Extend(self.named_exprs()?),
             "summarize" => {
                 let aggregates = if self.is_kw("by")? { vec![] } else { self.named_exprs()? };
@@ -400,17 +469,21 @@ impl Parser<'_> {
                     OperatorKind::Distinct(cols)
                 }
             }
-            "union" => OperatorKind::Union(self.union_args()?),
+            "union" => OperatorKind::Union(self.union_spec()?),
             "as" => OperatorKind::As(self.ident("a name after 'as'")?),
             "render" => self.render()?,
-            other => {
-                return Err(KqlError::syntax(
-                    format!(
-                        "unknown operator '{other}'; expected one of where, project, project-away, extend, summarize, count, take, limit, top, sort, order, distinct, union, as, render"
-                    ),
-                    name.span,
-                ))
-            }
+            other => match self.extra_operator(other)? {
+                Some(kind) => kind,
+                None => {
+                    return Err(KqlError::syntax(
+                        format!(
+                            "unknown operator '{other}'{}",
+                            crate::plan::suggest::hint(other, OPERATORS.iter().copied())
+                        ),
+                        name.span,
+                    ))
+                }
+            },
         };
         Ok(Operator {
             kind,
@@ -418,3 +491,12 @@ impl Parser<'_> {
         })
     }
 }
+
+/// Every operator name, for "did you mean".
+const OPERATORS: &[&str] = &[
+    "where", "filter", "project", "project-away", "project-rename", "project-reorder",
+    "project-keep", "extend", "summarize", "count", "take", "limit", "top", "sort", "order",
+    "distinct", "union", "as", "render", "join", "lookup", "mv-expand", "parse", "parse-where",
+    "make-series", "getschema", "serialize", "sample", "sample-distinct", "top-hitters", "search",
+    "invoke",
+];

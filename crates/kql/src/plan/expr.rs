@@ -23,6 +23,30 @@ impl Planner<'_> {
             ExprKind::Neg(inner) => Ok(DfExpr::Negative(Box::new(self.expr(inner, schema)?))),
             ExprKind::Not(inner) => Ok(self.expr(inner, schema)?.not()),
             ExprKind::Call { name, args } => functions::call(self, name, args, schema, e.span),
+            ExprKind::ToScalar(t) => {
+                let plan = self.scope().tabular(t)?;
+                let first = plan.schema().field(0).name().clone();
+                let plan = super::df(
+                    super::builder(plan)
+                        .project(vec![DfExpr::Column(Column::from_name(first))])
+                        .and_then(|b| b.limit(0, Some(1)))
+                        .and_then(|b| b.build()),
+                    e.span,
+                )?;
+                Ok(DfExpr::ScalarSubquery(datafusion::logical_expr::Subquery {
+                    subquery: Arc::new(plan),
+                    outer_ref_columns: vec![],
+                    spans: Default::default(),
+                }))
+            }
+            ExprKind::Index { base, key } => {
+                let b = self.expr(base, schema)?;
+                let k = self.expr(key, schema)?;
+                let bt = functions::kusto_type_of(&b, schema, base)?;
+                let kt = functions::kusto_type_of(&k, schema, key)?;
+                let index = &functions::dynamic_fns::INDEX;
+                Ok(functions::rowfn::udf(index, &[bt, kt]).call(vec![b, k]))
+            }
             ExprKind::In {
                 expr,
                 list,

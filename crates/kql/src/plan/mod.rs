@@ -12,6 +12,8 @@ pub mod naming;
 mod ops;
 pub mod params;
 pub mod render;
+pub mod suggest;
+pub use ops::union::matches_pattern;
 
 use std::collections::HashMap;
 
@@ -76,9 +78,10 @@ pub struct ResultSet {
 }
 
 #[derive(Clone)]
-enum Binding {
+pub(crate) enum Binding {
     Scalar(DfExpr),
     Tabular(LogicalPlan),
+    Function(crate::ast::Function),
 }
 
 pub struct Planner<'a> {
@@ -94,41 +97,69 @@ pub struct Planner<'a> {
 /// Names a query may read as tables: every named source and union leg, minus nothing;
 /// the caller looks each up and skips the ones that are not tables.
 pub fn referenced_names(query: &Query) -> Vec<String> {
-    fn tabular(t: &Tabular, out: &mut Vec<String>) {
-        match &t.source {
-            Source::Named(id) => out.push(id.name.clone()),
-            Source::Union { tables, .. } => tables.iter().for_each(|t| tabular(t, out)),
-            Source::Paren(inner) => tabular(inner, out),
-            Source::Datatable { .. } | Source::Print { .. } => {}
-        }
-        for op in &t.ops {
-            if let crate::ast::OperatorKind::Union(ts) = &op.kind {
-                ts.iter().for_each(|t| tabular(t, out));
-            }
-        }
-    }
     let mut out = vec![];
-    for s in &query.statements {
-        match s {
-            Statement::Tabular(t)
-            | Statement::Let {
-                value: LetValue::Tabular(t),
-                ..
-            } => tabular(t, &mut out),
-            Statement::Let {
-                value: LetValue::Scalar(e),
-                ..
-            } => {
-                if let crate::ast::ExprKind::Column(n) = &e.kind {
-                    out.push(n.clone());
-                }
-            }
-            Statement::Set { .. } | Statement::Declare(_) => {}
-        }
-    }
+    statements(&query.statements, &mut out);
     out.sort();
     out.dedup();
     out
+}
+
+fn statements(list: &[Statement], out: &mut Vec<String>) {
+    for s in list {
+        match s {
+            Statement::Tabular(t) => tabular_names(t, out),
+            Statement::Let { value, .. } => let_names(value, out),
+            Statement::Set { .. } | Statement::Declare(_) => {}
+        }
+    }
+}
+
+fn let_names(value: &LetValue, out: &mut Vec<String>) {
+    match value {
+        LetValue::Tabular(t) => tabular_names(t, out),
+        LetValue::Scalar(e) => expr_names(e, out),
+        LetValue::Function(f) => {
+            statements(&f.body, out);
+            let_names(&f.value, out);
+        }
+    }
+}
+
+fn expr_names(e: &crate::ast::Expr, out: &mut Vec<String>) {
+    use crate::ast::ExprKind;
+    match &e.kind {
+        ExprKind::Column(n) => out.push(n.clone()),
+        ExprKind::ToScalar(t) => tabular_names(t, out),
+        ExprKind::Call { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+        ExprKind::Binary { left, right, .. } => {
+            expr_names(left, out);
+            expr_names(right, out);
+        }
+        ExprKind::Not(x) | ExprKind::Neg(x) => expr_names(x, out),
+        _ => {}
+    }
+}
+
+fn tabular_names(t: &Tabular, out: &mut Vec<String>) {
+    match &t.source {
+        Source::Named(id) => out.push(id.name.clone()),
+        Source::Union { union, .. } => union.tables.iter().for_each(|t| tabular_names(t, out)),
+        Source::Paren(inner) => tabular_names(inner, out),
+        Source::Call { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+        Source::Datatable { .. } | Source::Print { .. } | Source::Range { .. } => {}
+    }
+    for op in &t.ops {
+        match &op.kind {
+            OperatorKind::Union(u) => u.tables.iter().for_each(|t| tabular_names(t, out)),
+            OperatorKind::Join { right, .. } => tabular_names(right, out),
+            OperatorKind::Where(e) => expr_names(e, out),
+            OperatorKind::Extend(cols) | OperatorKind::Project(cols) => {
+                cols.iter().for_each(|c| expr_names(&c.expr, out))
+            }
+            OperatorKind::Invoke { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+            _ => {}
+        }
+    }
 }
 
 impl<'a> Planner<'a> {
@@ -161,6 +192,7 @@ impl<'a> Planner<'a> {
             match statement {
                 Statement::Let { name, value } => {
                     let binding = match value {
+                        LetValue::Function(f) => Binding::Function(f.clone()),
                         LetValue::Tabular(t) => Binding::Tabular(self.tabular(t)?),
                         LetValue::Scalar(e) => match &e.kind {
                             crate::ast::ExprKind::Column(n) if self.lookup_table(n).is_some() => {
@@ -234,8 +266,20 @@ impl<'a> Planner<'a> {
         match self.bindings.get(name) {
             Some(Binding::Tabular(p)) => Some(p.clone()),
             Some(Binding::Scalar(_)) => None,
+            Some(Binding::Function(f)) if f.params.is_empty() => {
+                let mut inner = self.scope();
+                inner.function_value(f, &[], &DFSchema::empty()).ok().and_then(|v| match v {
+                    Binding::Tabular(p) => Some(p),
+                    _ => None,
+                })
+            }
+            Some(Binding::Function(_)) => None,
             None => self.tables.get(name).cloned(),
         }
+    }
+
+    pub(crate) fn is_function(&self, name: &str) -> bool {
+        matches!(self.bindings.get(name), Some(Binding::Function(_)))
     }
 
     pub(crate) fn scalar_binding(&self, name: &str) -> Option<DfExpr> {
@@ -295,8 +339,12 @@ impl<'a> Planner<'a> {
                 let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
                 KqlError::semantic(
                     format!(
-                        "'{}' is not a table or a tabular let; tables: {}",
+                        "'{}' is not a table or a tabular let{}; tables: {}",
                         id.name,
+                        suggest::hint(
+                            &id.name,
+                            known.iter().copied().chain(self.bindings.keys().map(|k| k.as_str()))
+                        ),
                         if known.is_empty() {
                             "(none)".to_string()
                         } else {
@@ -313,14 +361,120 @@ impl<'a> Planner<'a> {
                 span,
             } => self.datatable(columns, values, *span),
             Source::Print { columns, .. } => self.print(columns),
-            Source::Union { tables, span } => {
-                let mut plans = vec![];
-                for t in tables {
-                    plans.push(self.tabular(t)?);
+            Source::Union { union, span } => self.union(None, union, *span),
+            Source::Range {
+                name,
+                from,
+                to,
+                step,
+                span,
+            } => self.range(name, from, to, step, *span),
+            Source::Call { name, args } => match self.call_function(name, args, &DFSchema::empty(), None)? {
+                Binding::Tabular(p) => Ok(p),
+                _ => Err(KqlError::semantic(
+                    format!("'{}' is a scalar function, not a table", name.name),
+                    name.span,
+                )),
+            },
+        }
+    }
+
+    /// A planner for a nested scope (function bodies, `toscalar`): same tables, a copy
+    /// of the bindings, so names bound inside do not leak out.
+    pub(crate) fn scope(&self) -> Planner<'a> {
+        Planner {
+            tables: self.tables,
+            bindings: self.bindings.clone(),
+            now_micros: self.now_micros,
+            options: self.options.clone(),
+            parameters: self.parameters.clone(),
+        }
+    }
+
+    /// The value of a user function called with `args` (planned against `schema` for
+    /// scalar calls); `input` is the piped table of `invoke`.
+    pub(crate) fn call_function(
+        &self,
+        name: &crate::ast::Ident,
+        args: &[crate::ast::Expr],
+        schema: &DFSchema,
+        input: Option<LogicalPlan>,
+    ) -> Result<Binding> {
+        let Some(Binding::Function(f)) = self.bindings.get(&name.name) else {
+            return Err(KqlError::semantic(
+                format!("'{}' is not a function defined with let", name.name),
+                name.span,
+            ));
+        };
+        let mut values: Vec<Binding> = vec![];
+        if let Some(plan) = input {
+            values.push(Binding::Tabular(plan));
+        }
+        for a in args {
+            if let crate::ast::ExprKind::Column(n) = &a.kind {
+                if let Some(t) = self.lookup_table(n) {
+                    values.push(Binding::Tabular(t));
+                    continue;
                 }
-                ops::union::union_all(plans, *span)
+            }
+            values.push(Binding::Scalar(self.expr(a, schema)?));
+        }
+        if values.len() > f.params.len() {
+            return Err(KqlError::semantic(
+                format!(
+                    "function '{}' takes {} argument(s), got {}",
+                    name.name,
+                    f.params.len(),
+                    values.len()
+                ),
+                name.span,
+            ));
+        }
+        let mut inner = self.scope();
+        inner.function_value(&f.clone(), &values, schema)
+    }
+
+    fn function_value(
+        &mut self,
+        f: &crate::ast::Function,
+        values: &[Binding],
+        schema: &DFSchema,
+    ) -> Result<Binding> {
+        for (i, p) in f.params.iter().enumerate() {
+            let v = match values.get(i) {
+                Some(v) => v.clone(),
+                None => match &p.default {
+                    Some(d) => Binding::Scalar(self.expr(d, &DFSchema::empty())?),
+                    None => {
+                        return Err(KqlError::semantic(
+                            format!("missing a value for parameter '{}'", p.name.name),
+                            p.name.span,
+                        ))
+                    }
+                },
+            };
+            self.bindings.insert(p.name.name.clone(), v);
+        }
+        for s in &f.body {
+            if let Statement::Let { name, value } = s {
+                let b = match value {
+                    LetValue::Function(g) => Binding::Function(g.clone()),
+                    LetValue::Tabular(t) => Binding::Tabular(self.tabular(t)?),
+                    LetValue::Scalar(e) => Binding::Scalar(self.expr(e, &DFSchema::empty())?),
+                };
+                self.bindings.insert(name.name.clone(), b);
             }
         }
+        Ok(match f.value.as_ref() {
+            LetValue::Tabular(t) => Binding::Tabular(self.tabular(t)?),
+            LetValue::Scalar(e) => match &e.kind {
+                crate::ast::ExprKind::Column(n) if self.lookup_table(n).is_some() => {
+                    Binding::Tabular(self.lookup_table(n).expect("checked"))
+                }
+                _ => Binding::Scalar(self.expr(e, schema)?),
+            },
+            LetValue::Function(g) => Binding::Function(g.clone()),
+        })
     }
 
     pub(crate) fn bind_tabular(&mut self, name: &str, plan: LogicalPlan) {

@@ -18,14 +18,29 @@ pub fn first_column(e: &Expr) -> Option<&str> {
         ExprKind::Binary { left, right, .. } => first_column(left).or_else(|| first_column(right)),
         ExprKind::Not(x) | ExprKind::Neg(x) => first_column(x),
         ExprKind::In { expr, .. } => first_column(expr),
-        ExprKind::Literal(_) | ExprKind::Star => None,
+        ExprKind::Index { base, .. } => first_column(base),
+        ExprKind::Literal(_) | ExprKind::Star | ExprKind::ToScalar(_) => None,
+    }
+}
+
+/// The name Kusto gives a column reference or a property path: `a`, `d.x.y` → `d_x_y`.
+pub fn expr_name(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Column(n) => Some(n.clone()),
+        ExprKind::Index { base, key } => match &key.kind {
+            ExprKind::Literal(crate::ast::Literal::String(k)) => {
+                Some(format!("{}_{k}", expr_name(base)?))
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 /// The name of a `by` key with no explicit name.
 pub fn key_name(e: &Expr) -> Option<String> {
     match &e.kind {
-        ExprKind::Column(n) => Some(n.clone()),
+        ExprKind::Column(_) | ExprKind::Index { .. } => expr_name(e),
         ExprKind::Call { name, args } if is_passthrough(&name.name) => {
             args.first().and_then(key_name)
         }

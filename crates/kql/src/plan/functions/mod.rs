@@ -5,7 +5,15 @@
 pub mod aggregate;
 pub mod convert;
 pub mod datetime;
+mod datetime_fns;
+pub mod dynamic_fns;
+mod math_fns;
+pub mod rowfn;
+mod series_fns;
 pub mod string;
+pub mod string_fns;
+pub mod value;
+pub mod window;
 
 use std::ops::Not;
 
@@ -18,7 +26,7 @@ use datafusion::logical_expr::{cast, lit, try_cast, when, Expr as DfExpr};
 
 use super::expr::type_of;
 use super::Planner;
-use crate::ast::{Expr, Ident};
+use crate::ast::{Expr, ExprKind, Ident, Literal};
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
 use crate::types::KustoType;
@@ -59,6 +67,9 @@ pub(crate) fn call(
         let t = type_of(&x, schema, &args[i])?;
         Ok((x, t))
     };
+    if window::is_window(f) {
+        return window::call(p, name, args, schema, span);
+    }
     Ok(match f {
         "now" => {
             arity(0..=1)?;
@@ -208,11 +219,164 @@ pub(crate) fn call(
                 digits,
             ])
         }
+        "case" => {
+            if args.len() < 3 || args.len() % 2 == 0 {
+                return Err(KqlError::semantic(
+                    "case() expects predicate/value pairs and a final else value",
+                    span,
+                ));
+            }
+            let mut c = when(arg(0)?.0, arg(1)?.0);
+            for i in (2..args.len() - 1).step_by(2) {
+                c = c.when(arg(i)?.0, arg(i + 1)?.0);
+            }
+            c.otherwise(arg(args.len() - 1)?.0)
+                .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
+        }
+        "bin_at" => {
+            arity(3..=3)?;
+            let (x, t) = arg(0)?;
+            let (size, _) = arg(1)?;
+            let (at, _) = arg(2)?;
+            let shifted = match &t {
+                DataType::Timestamp(..) => cast(
+                    cast(x, DataType::Int64) - cast(at.clone(), DataType::Int64),
+                    t.clone(),
+                ),
+                _ => x - at.clone(),
+            };
+            let binned = datetime::bin(shifted, &t, size).ok_or_else(|| {
+                KqlError::semantic(
+                    format!("bin_at() cannot round a value of type {t}"),
+                    args[0].span,
+                )
+            })?;
+            match &t {
+                DataType::Timestamp(..) => cast(
+                    cast(binned, DataType::Int64) + cast(at, DataType::Int64),
+                    t.clone(),
+                ),
+                _ => binned + at,
+            }
+        }
+        "has_any" | "has_all" => {
+            let (x, t) = arg(0)?;
+            let hay = convert::to_string(x, &t);
+            let mut terms = vec![];
+            for a in &args[1..] {
+                match &a.kind {
+                    ExprKind::Literal(Literal::Dynamic(serde_json::Value::Array(items))) => {
+                        for i in items {
+                            terms.push(lit(value::V::from_json(i.clone()).text().into_owned()));
+                        }
+                    }
+                    _ => {
+                        let x = p.expr(a, schema)?;
+                        let t = type_of(&x, schema, a)?;
+                        terms.push(convert::to_string(x, &t));
+                    }
+                }
+            }
+            let has = string::predicate("has", false);
+            let preds = terms.into_iter().map(|t| has.call(vec![hay.clone(), t]));
+            if f == "has_any" {
+                preds.reduce(|a, b| a.or(b)).unwrap_or(lit(false))
+            } else {
+                preds.reduce(|a, b| a.and(b)).unwrap_or(lit(true))
+            }
+        }
+        "between" | "!between" => {
+            arity(3..=3)?;
+            let (x, _) = arg(0)?;
+            let (low, lt) = arg(1)?;
+            let (high, ht) = arg(2)?;
+            // `dt between (start .. 1h)`: a timespan end is relative to the start.
+            let high = match (&lt, &ht) {
+                (DataType::Timestamp(..), DataType::Duration(_)) => low.clone() + high,
+                _ => high,
+            };
+            let inside = x.clone().gt_eq(low).and(x.lt_eq(high));
+            if f == "between" {
+                inside
+            } else {
+                inside.not()
+            }
+        }
+        "matches regex" => {
+            arity(2..=2)?;
+            let (x, t) = arg(0)?;
+            let (re, _) = arg(1)?;
+            datafusion::logical_expr::binary_expr(
+                convert::to_string(x, &t),
+                datafusion::logical_expr::Operator::RegexMatch,
+                re,
+            )
+        }
+        "gettype" => {
+            arity(1..=1)?;
+            let (x, _) = arg(0)?;
+            let ty = kusto_type_of(&x, schema, &args[0])?;
+            match ty {
+                KustoType::Dynamic => rowfn::udf(&GETTYPE, &[ty]).call(vec![x]),
+                other => lit(other.name()),
+            }
+        }
+        _ if p.is_function(f) => {
+            return match p.call_function(name, args, schema, None)? {
+                super::Binding::Scalar(x) => Ok(x),
+                _ => Err(KqlError::semantic(
+                    format!("'{f}' is a tabular function; use it as a table"),
+                    name.span,
+                )),
+            }
+        }
         _ => {
+            if let Some(def) = rowfn::lookup(f) {
+                arity(def.min..=def.max)?;
+                let mut xs = vec![];
+                let mut types = vec![];
+                for i in 0..args.len() {
+                    let (x, _) = arg(i)?;
+                    types.push(kusto_type_of(&x, schema, &args[i])?);
+                    xs.push(x);
+                }
+                return Ok(rowfn::udf(def, &types).call(xs));
+            }
+            let known: Vec<&str> = KNOWN
+                .iter()
+                .copied()
+                .chain(rowfn::all().map(|d| d.name))
+                .chain(aggregate::NAMES.iter().copied())
+                .collect();
             return Err(KqlError::semantic(
-                format!("unknown function '{f}'"),
+                format!(
+                    "unknown function '{f}'{}",
+                    super::suggest::hint(f, known)
+                ),
                 name.span,
-            ))
+            ));
         }
     })
+}
+
+/// Functions lowered directly above (the row functions list themselves).
+const KNOWN: &[&str] = &[
+    "now", "ago", "iif", "iff", "not", "isnull", "isnotnull", "isempty", "isnotempty", "strcat",
+    "strlen", "tolower", "toupper", "substring", "tostring", "toint", "tolong", "toreal",
+    "todouble", "tobool", "toboolean", "todecimal", "todatetime", "totimespan", "bin", "floor",
+    "coalesce", "abs", "round", "case", "bin_at", "gettype", "row_number", "prev", "next",
+    "row_cumsum", "toscalar",
+];
+
+static GETTYPE: rowfn::Def = rowfn::Def::new("kql_gettype", 1, 1, rowfn::t_string, |a| {
+    value::V::Str(dynamic_fns::json_type(&a[0].json()).to_string())
+});
+
+/// The Kusto type of a planned expression (field metadata first).
+pub(crate) fn kusto_type_of(x: &DfExpr, schema: &DFSchema, e: &Expr) -> Result<KustoType> {
+    use datafusion::logical_expr::ExprSchemable;
+    let (_, field) = x
+        .to_field(schema)
+        .map_err(|err| KqlError::semantic(err.strip_backtrace(), e.span))?;
+    Ok(value::kusto_type(&field))
 }

@@ -3,7 +3,13 @@
 mod distinct;
 mod extend;
 mod filter;
+mod join;
+mod make_series;
+pub(crate) mod misc;
+mod mv_expand;
+mod parse;
 mod project;
+mod project_more;
 mod sort;
 mod source;
 mod summarize;
@@ -20,7 +26,53 @@ impl Planner<'_> {
         match &op.kind {
             OperatorKind::Where(pred) => self.filter(plan, pred, op.span),
             OperatorKind::Project(cols) => self.project(plan, cols, op.span),
-            OperatorKind::ProjectAway(cols) => self.project_away(plan, cols, op.span),
+            OperatorKind::ProjectAway(cols) => self.project_away_patterns(plan, cols, op.span),
+            OperatorKind::ProjectRename(pairs) => self.project_rename(plan, pairs, op.span),
+            OperatorKind::ProjectReorder(cols) => self.project_reorder(plan, cols, op.span),
+            OperatorKind::ProjectKeep(cols) => self.project_keep(plan, cols, op.span),
+            OperatorKind::Join {
+                kind,
+                right,
+                on,
+                lookup,
+            } => self.join(plan, kind.as_ref(), right, on, *lookup, op.span),
+            OperatorKind::MvExpand {
+                items,
+                item_index,
+                limit,
+            } => self.mv_expand(plan, items, item_index.as_ref(), limit.as_ref(), false, op.span),
+            OperatorKind::Parse {
+                kind,
+                expr,
+                parts,
+                filter,
+            } => self.parse(plan, kind.as_ref(), expr, parts, *filter, op.span),
+            OperatorKind::MakeSeries {
+                aggs,
+                on,
+                from,
+                to,
+                step,
+                by,
+            } => self.make_series(
+                plan,
+                aggs,
+                on,
+                from.as_ref(),
+                to.as_ref(),
+                step,
+                by,
+                op.span,
+            ),
+            OperatorKind::GetSchema => self.getschema(plan, op.span),
+            OperatorKind::Serialize(cols) => self.serialize(plan, cols, op.span),
+            OperatorKind::Sample(n) => self.sample(plan, n, op.span),
+            OperatorKind::SampleDistinct(n, of) => self.sample_distinct(plan, n, of, op.span),
+            OperatorKind::TopHitters { count, of, by } => {
+                self.top_hitters(plan, count, of, by.as_ref(), op.span)
+            }
+            OperatorKind::Search(pred) => self.search(plan, pred, op.span),
+            OperatorKind::Invoke { name, args } => self.invoke(plan, name, args),
             OperatorKind::Extend(cols) => self.extend(plan, cols, op.span),
             OperatorKind::Summarize { aggregates, by } => {
                 self.summarize(plan, aggregates, by, op.span)
@@ -30,13 +82,7 @@ impl Planner<'_> {
             OperatorKind::Top { count, by } => self.top(plan, count, by, op.span),
             OperatorKind::Sort(keys) => self.sort(plan, keys, op.span),
             OperatorKind::Distinct(cols) => self.distinct(plan, cols, op.span),
-            OperatorKind::Union(others) => {
-                let mut plans = vec![plan];
-                for t in others {
-                    plans.push(self.tabular(t)?);
-                }
-                union::union_all(plans, op.span)
-            }
+            OperatorKind::Union(spec) => self.union(Some(plan), spec, op.span),
             // Presentation only: the planner reads it off the result set.
             OperatorKind::Render { .. } => Ok(plan),
             OperatorKind::As(name) => {

@@ -1,9 +1,8 @@
 //! `project` and `project-away`.
 
-use datafusion::common::Column;
 use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan};
 
-use crate::ast::{ExprKind, Ident, NamedExpr};
+use crate::ast::NamedExpr;
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
 use crate::plan::naming::ColumnNamer;
@@ -23,7 +22,9 @@ impl Planner<'_> {
             let x = self.expr(&c.expr, plan.schema())?;
             let name = match (&c.name, &c.expr.kind) {
                 (Some(n), _) => n.name.clone(),
-                (None, ExprKind::Column(n)) => n.clone(),
+                (None, _) if crate::plan::naming::expr_name(&c.expr).is_some() => {
+                    crate::plan::naming::expr_name(&c.expr).expect("checked")
+                }
                 (None, _) => {
                     let schema = plan.schema().clone();
                     namer.next_name(&|n| {
@@ -41,29 +42,7 @@ impl Planner<'_> {
             names.push(name.clone());
             exprs.push(x.alias(name));
         }
+        let plan = super::misc::hoist_windows(plan, &exprs, span)?;
         df(builder(plan).project(exprs).and_then(|b| b.build()), span)
-    }
-
-    pub(crate) fn project_away(
-        &mut self,
-        plan: LogicalPlan,
-        cols: &[Ident],
-        span: Span,
-    ) -> Result<LogicalPlan> {
-        let schema = plan.schema().clone();
-        for c in cols {
-            if !schema.fields().iter().any(|f| f.name() == &c.name) {
-                return Err(KqlError::semantic(
-                    format!("project-away: no column named '{}'", c.name),
-                    c.span,
-                ));
-            }
-        }
-        let keep: Vec<DfExpr> = schema
-            .iter()
-            .filter(|(_, f)| !cols.iter().any(|c| &c.name == f.name()))
-            .map(|(q, f)| DfExpr::Column(Column::new(q.cloned(), f.name())))
-            .collect();
-        df(builder(plan).project(keep).and_then(|b| b.build()), span)
     }
 }
