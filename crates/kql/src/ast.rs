@@ -40,6 +40,7 @@ pub struct QueryParameter {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum LetValue {
     Scalar(Expr),
     Tabular(Tabular),
@@ -73,6 +74,7 @@ pub struct Tabular {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// A table, or a name bound by `let` or `as`.
     Named(Ident),

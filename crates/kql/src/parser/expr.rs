@@ -245,7 +245,10 @@ impl Parser<'_> {
                         }
                         _ => {
                             return Err(KqlError::syntax(
-                                format!("expected a property name after '.', found {}", k.tok.describe()),
+                                format!(
+                                    "expected a property name after '.', found {}",
+                                    k.tok.describe()
+                                ),
                                 k.span,
                             ))
                         }

@@ -4,8 +4,8 @@
 
 use super::Parser;
 use crate::ast::{
-    Expr, ExprKind, Ident, JoinKey, Literal, MvItem, NamedExpr, OperatorKind, ParsePart,
-    SeriesAgg, Source, Tabular, UnionSpec,
+    Expr, ExprKind, Ident, JoinKey, Literal, MvItem, NamedExpr, OperatorKind, ParsePart, SeriesAgg,
+    Source, Tabular, UnionSpec,
 };
 use crate::error::{KqlError, Result};
 use crate::lexer::{Span, Tok};
@@ -274,7 +274,10 @@ impl Parser<'_> {
         let e = self.expr()?;
         if self.eat_punct("=")? {
             let ExprKind::Column(name) = e.kind else {
-                return Err(KqlError::syntax("expected a column name before '='", e.span));
+                return Err(KqlError::syntax(
+                    "expected a column name before '='",
+                    e.span,
+                ));
             };
             return Ok(NamedExpr {
                 name: Some(Ident { name, span: e.span }),

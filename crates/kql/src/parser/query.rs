@@ -2,8 +2,8 @@
 
 use super::Parser;
 use crate::ast::{
-    ExprKind, Function, FunctionParam, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind, Query, QueryParameter,
-    RenderProperty, SortKey, Source, Statement, Tabular,
+    ExprKind, Function, FunctionParam, Ident, LetValue, Literal, NamedExpr, Operator, OperatorKind,
+    Query, QueryParameter, RenderProperty, SortKey, Source, Statement, Tabular,
 };
 use crate::error::{KqlError, Result};
 use crate::lexer::{Span, Tok};
@@ -437,8 +437,16 @@ impl Parser<'_> {
             "project-away" => OperatorKind::ProjectAway(self.column_patterns()?),
             "extend" => OperatorKind::Extend(self.named_exprs()?),
             "summarize" => {
-                let aggregates = if self.is_kw("by")? { vec![] } else { self.named_exprs()? };
-                let by = if self.eat_kw("by")? { self.named_exprs()? } else { vec![] };
+                let aggregates = if self.is_kw("by")? {
+                    vec![]
+                } else {
+                    self.named_exprs()?
+                };
+                let by = if self.eat_kw("by")? {
+                    self.named_exprs()?
+                } else {
+                    vec![]
+                };
                 if aggregates.is_empty() && by.is_empty() {
                     return Err(self.unexpected("an aggregate or 'by'")?);
                 }
@@ -449,7 +457,10 @@ impl Parser<'_> {
             "top" => {
                 let count = self.expr()?;
                 self.expect_kw("by")?;
-                OperatorKind::Top { count, by: self.sort_key()? }
+                OperatorKind::Top {
+                    count,
+                    by: self.sort_key()?,
+                }
             }
             "sort" | "order" => {
                 self.expect_kw("by")?;
@@ -494,9 +505,36 @@ impl Parser<'_> {
 
 /// Every operator name, for "did you mean".
 const OPERATORS: &[&str] = &[
-    "where", "filter", "project", "project-away", "project-rename", "project-reorder",
-    "project-keep", "extend", "summarize", "count", "take", "limit", "top", "sort", "order",
-    "distinct", "union", "as", "render", "join", "lookup", "mv-expand", "parse", "parse-where",
-    "make-series", "getschema", "serialize", "sample", "sample-distinct", "top-hitters", "search",
+    "where",
+    "filter",
+    "project",
+    "project-away",
+    "project-rename",
+    "project-reorder",
+    "project-keep",
+    "extend",
+    "summarize",
+    "count",
+    "take",
+    "limit",
+    "top",
+    "sort",
+    "order",
+    "distinct",
+    "union",
+    "as",
+    "render",
+    "join",
+    "lookup",
+    "mv-expand",
+    "parse",
+    "parse-where",
+    "make-series",
+    "getschema",
+    "serialize",
+    "sample",
+    "sample-distinct",
+    "top-hitters",
+    "search",
     "invoke",
 ];

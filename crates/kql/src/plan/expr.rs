@@ -139,6 +139,41 @@ impl Planner<'_> {
                 return Ok(if negated { call.not() } else { call });
             }
         };
+        // A dynamic value compared with a typed one compares as that type.
+        let (l, r) = if matches!(
+            op,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        ) {
+            let lk = functions::kusto_type_of(&l, schema, e)?;
+            let rk = functions::kusto_type_of(&r, schema, e)?;
+            let as_type = |x: DfExpr, to: KustoType| -> Result<DfExpr> {
+                Ok(match to {
+                    KustoType::String | KustoType::Guid => functions::text_of(x, schema, e)?,
+                    KustoType::Dynamic => x,
+                    KustoType::Bool => x,
+                    _ => {
+                        let def = functions::rowfn::lookup("todouble_dynamic").expect("defined");
+                        functions::rowfn::udf(def, &[KustoType::Dynamic]).call(vec![x])
+                    }
+                })
+            };
+            match (lk, rk) {
+                (KustoType::Dynamic, other) if other != KustoType::Dynamic => {
+                    (as_type(l, other)?, r)
+                }
+                (other, KustoType::Dynamic) if other != KustoType::Dynamic => {
+                    (l, as_type(r, other)?)
+                }
+                _ => (l, r),
+            }
+        } else {
+            (l, r)
+        };
         let lt = type_of(&l, schema, e)?;
         let rt = type_of(&r, schema, e)?;
         if matches!(op, BinaryOp::Sub) && is_timestamp(&lt) && is_timestamp(&rt) {
@@ -170,6 +205,53 @@ impl Planner<'_> {
             };
             return Ok(binary_expr(f(l), Operator::Divide, f(r)));
         }
+        // timespan * n, n * timespan, timespan / n: scale the microseconds.
+        let duration = |t: &DataType| matches!(t, DataType::Duration(_));
+        if matches!(op, BinaryOp::Mul | BinaryOp::Div)
+            && (duration(&lt) && (rt.is_integer() || rt.is_floating())
+                || duration(&rt)
+                    && (lt.is_integer() || lt.is_floating())
+                    && matches!(op, BinaryOp::Mul))
+        {
+            let (span_x, n) = if duration(&lt) { (l, r) } else { (r, l) };
+            let micros = DfExpr::Cast(datafusion::logical_expr::Cast::new(
+                Box::new(span_x),
+                DataType::Int64,
+            ));
+            let f = |x: DfExpr| {
+                DfExpr::Cast(datafusion::logical_expr::Cast::new(
+                    Box::new(x),
+                    DataType::Float64,
+                ))
+            };
+            let scaled = binary_expr(f(micros), df_op, f(n));
+            let rounded = datafusion::functions::math::expr_fn::round(vec![scaled]);
+            return Ok(DfExpr::TryCast(datafusion::logical_expr::TryCast::new(
+                Box::new(DfExpr::TryCast(datafusion::logical_expr::TryCast::new(
+                    Box::new(rounded),
+                    DataType::Int64,
+                ))),
+                DataType::Duration(TimeUnit::Microsecond),
+            )));
+        }
+        // Arithmetic on dynamic values works on their numbers.
+        let is_dyn =
+            |x: &DfExpr| functions::kusto_type_of(x, schema, e).ok() == Some(KustoType::Dynamic);
+        if matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+        ) && (is_dyn(&l) || is_dyn(&r))
+        {
+            let num = |x: DfExpr| -> Result<DfExpr> {
+                if is_dyn(&x) {
+                    let def = functions::rowfn::lookup("todouble_dynamic").expect("defined");
+                    Ok(functions::rowfn::udf(def, &[KustoType::Dynamic]).call(vec![x]))
+                } else {
+                    Ok(x)
+                }
+            };
+            return Ok(binary_expr(num(l)?, df_op, num(r)?));
+        }
         if matches!(op, BinaryOp::Div) && lt.is_integer() && rt.is_integer() {
             // Kusto: integer division by zero is an error in .NET; here it gives null.
             return Ok(binary_expr(l, Operator::Divide, nullif_zero(r)));
@@ -181,6 +263,9 @@ impl Planner<'_> {
     /// types through `tostring()`.
     pub(crate) fn stringify(&self, x: DfExpr, schema: &DFSchema, e: &Expr) -> Result<DfExpr> {
         let t = type_of(&x, schema, e)?;
+        if t == DataType::Utf8 && functions::kusto_type_of(&x, schema, e)? == KustoType::Dynamic {
+            return functions::text_of(x, schema, e);
+        }
         Ok(functions::convert::to_string(x, &t))
     }
 }

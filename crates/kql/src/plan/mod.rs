@@ -268,10 +268,13 @@ impl<'a> Planner<'a> {
             Some(Binding::Scalar(_)) => None,
             Some(Binding::Function(f)) if f.params.is_empty() => {
                 let mut inner = self.scope();
-                inner.function_value(f, &[], &DFSchema::empty()).ok().and_then(|v| match v {
-                    Binding::Tabular(p) => Some(p),
-                    _ => None,
-                })
+                inner
+                    .function_value(f, &[], &DFSchema::empty())
+                    .ok()
+                    .and_then(|v| match v {
+                        Binding::Tabular(p) => Some(p),
+                        _ => None,
+                    })
             }
             Some(Binding::Function(_)) => None,
             None => self.tables.get(name).cloned(),
@@ -343,7 +346,10 @@ impl<'a> Planner<'a> {
                         id.name,
                         suggest::hint(
                             &id.name,
-                            known.iter().copied().chain(self.bindings.keys().map(|k| k.as_str()))
+                            known
+                                .iter()
+                                .copied()
+                                .chain(self.bindings.keys().map(|k| k.as_str()))
                         ),
                         if known.is_empty() {
                             "(none)".to_string()
@@ -369,13 +375,15 @@ impl<'a> Planner<'a> {
                 step,
                 span,
             } => self.range(name, from, to, step, *span),
-            Source::Call { name, args } => match self.call_function(name, args, &DFSchema::empty(), None)? {
-                Binding::Tabular(p) => Ok(p),
-                _ => Err(KqlError::semantic(
-                    format!("'{}' is a scalar function, not a table", name.name),
-                    name.span,
-                )),
-            },
+            Source::Call { name, args } => {
+                match self.call_function(name, args, &DFSchema::empty(), None)? {
+                    Binding::Tabular(p) => Ok(p),
+                    _ => Err(KqlError::semantic(
+                        format!("'{}' is a scalar function, not a table", name.name),
+                        name.span,
+                    )),
+                }
+            }
         }
     }
 

@@ -15,8 +15,22 @@ use crate::plan::Planner;
 
 /// Every aggregate function `summarize` knows.
 pub const NAMES: &[&str] = &[
-    "count", "countif", "sum", "avg", "min", "max", "dcount", "make_list", "make_set",
-    "arg_max", "arg_min", "sumif", "avgif", "dcountif", "any", "take_any",
+    "count",
+    "countif",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "dcount",
+    "make_list",
+    "make_set",
+    "arg_max",
+    "arg_min",
+    "sumif",
+    "avgif",
+    "dcountif",
+    "any",
+    "take_any",
 ];
 
 pub fn is_aggregate(f: &str) -> bool {

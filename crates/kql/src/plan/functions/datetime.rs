@@ -30,10 +30,13 @@ pub fn bin(value: Expr, t: &DataType, size: Expr) -> Option<Expr> {
         DataType::Duration(_) => bin_udf("kql_bin_timespan", duration.clone())
             .call(vec![cast(value, duration.clone()), cast(size, duration)]),
         t if t.is_integer() => {
-            let floored = datafusion::functions::math::expr_fn::floor(
-                cast(value, DataType::Float64) / cast(size.clone(), DataType::Float64),
+            // Exact integer floor: v - ((v % s + s) % s); a zero size gives null.
+            let v = cast(value, DataType::Int64);
+            let s = datafusion::functions::core::expr_fn::nullif(
+                cast(size, DataType::Int64),
+                datafusion::logical_expr::lit(0i64),
             );
-            cast(floored * cast(size, DataType::Float64), DataType::Int64)
+            v.clone() - ((v % s.clone() + s.clone()) % s)
         }
         t if t.is_floating() || matches!(t, DataType::Decimal128(..)) => {
             let size = cast(size, DataType::Float64);

@@ -10,14 +10,30 @@ use super::value::V;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 pub static DEFS: &[Def] = &[
-    Def::new("startofday", 1, 2, t_datetime, |a| start_end(a, Period::Day, false)),
-    Def::new("startofweek", 1, 2, t_datetime, |a| start_end(a, Period::Week, false)),
-    Def::new("startofmonth", 1, 2, t_datetime, |a| start_end(a, Period::Month, false)),
-    Def::new("startofyear", 1, 2, t_datetime, |a| start_end(a, Period::Year, false)),
-    Def::new("endofday", 1, 2, t_datetime, |a| start_end(a, Period::Day, true)),
-    Def::new("endofweek", 1, 2, t_datetime, |a| start_end(a, Period::Week, true)),
-    Def::new("endofmonth", 1, 2, t_datetime, |a| start_end(a, Period::Month, true)),
-    Def::new("endofyear", 1, 2, t_datetime, |a| start_end(a, Period::Year, true)),
+    Def::new("startofday", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Day, false)
+    }),
+    Def::new("startofweek", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Week, false)
+    }),
+    Def::new("startofmonth", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Month, false)
+    }),
+    Def::new("startofyear", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Year, false)
+    }),
+    Def::new("endofday", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Day, true)
+    }),
+    Def::new("endofweek", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Week, true)
+    }),
+    Def::new("endofmonth", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Month, true)
+    }),
+    Def::new("endofyear", 1, 2, t_datetime, |a| {
+        start_end(a, Period::Year, true)
+    }),
     Def::new("datetime_add", 3, 3, t_datetime, datetime_add),
     Def::new("datetime_diff", 3, 3, t_long, datetime_diff),
     Def::new("datetime_part", 2, 2, t_int, datetime_part),
@@ -28,28 +44,48 @@ pub static DEFS: &[Def] = &[
             V::Timespan(d.weekday().num_days_from_sunday() as i64 * MICROS_PER_DAY)
         })
     }),
-    Def::new("dayofmonth", 1, 1, t_int, |a| with_dt(a, |d| V::Long(d.day() as i64))),
-    Def::new("dayofyear", 1, 1, t_int, |a| with_dt(a, |d| V::Long(d.ordinal() as i64))),
+    Def::new("dayofmonth", 1, 1, t_int, |a| {
+        with_dt(a, |d| V::Long(d.day() as i64))
+    }),
+    Def::new("dayofyear", 1, 1, t_int, |a| {
+        with_dt(a, |d| V::Long(d.ordinal() as i64))
+    }),
     Def::new("weekofyear", 1, 1, t_int, |a| {
         with_dt(a, |d| V::Long(d.iso_week().week() as i64))
     }),
     Def::new("week_of_year", 1, 1, t_int, |a| {
         with_dt(a, |d| V::Long(d.iso_week().week() as i64))
     }),
-    Def::new("getyear", 1, 1, t_int, |a| with_dt(a, |d| V::Long(d.year() as i64))),
-    Def::new("getmonth", 1, 1, t_int, |a| with_dt(a, |d| V::Long(d.month() as i64))),
+    Def::new("getyear", 1, 1, t_int, |a| {
+        with_dt(a, |d| V::Long(d.year() as i64))
+    }),
+    Def::new("getmonth", 1, 1, t_int, |a| {
+        with_dt(a, |d| V::Long(d.month() as i64))
+    }),
     Def::new("monthofyear", 1, 1, t_int, |a| {
         with_dt(a, |d| V::Long(d.month() as i64))
     }),
-    Def::new("hourofday", 1, 1, t_int, |a| with_dt(a, |d| V::Long(d.hour() as i64))),
+    Def::new("hourofday", 1, 1, t_int, |a| {
+        with_dt(a, |d| V::Long(d.hour() as i64))
+    }),
     Def::new("make_datetime", 3, 6, t_datetime, make_datetime),
     Def::new("make_timespan", 2, 4, t_timespan, make_timespan),
-    Def::new("unixtime_seconds_todatetime", 1, 1, t_datetime, |a| unix(a, 1e6)),
-    Def::new("unixtime_milliseconds_todatetime", 1, 1, t_datetime, |a| unix(a, 1e3)),
-    Def::new("unixtime_microseconds_todatetime", 1, 1, t_datetime, |a| unix(a, 1.0)),
-    Def::new("unixtime_nanoseconds_todatetime", 1, 1, t_datetime, |a| unix(a, 1e-3)),
+    Def::new("unixtime_seconds_todatetime", 1, 1, t_datetime, |a| {
+        unix(a, 1e6)
+    }),
+    Def::new("unixtime_milliseconds_todatetime", 1, 1, t_datetime, |a| {
+        unix(a, 1e3)
+    }),
+    Def::new("unixtime_microseconds_todatetime", 1, 1, t_datetime, |a| {
+        unix(a, 1.0)
+    }),
+    Def::new("unixtime_nanoseconds_todatetime", 1, 1, t_datetime, |a| {
+        unix(a, 1e-3)
+    }),
     Def::new("datetime_utc_to_local", 2, 2, t_datetime, |a| zone(a, true)),
-    Def::new("datetime_local_to_utc", 2, 2, t_datetime, |a| zone(a, false)),
+    Def::new("datetime_local_to_utc", 2, 2, t_datetime, |a| {
+        zone(a, false)
+    }),
 ];
 
 fn dt(micros: i64) -> Option<DateTime<Utc>> {
@@ -81,7 +117,10 @@ fn date_micros(d: NaiveDate) -> i64 {
 /// Adds `n` months to a date, clamping the day to the month's length.
 fn add_months(d: NaiveDateTime, n: i64) -> Option<NaiveDateTime> {
     let months = d.year() as i64 * 12 + d.month0() as i64 + n;
-    let (y, m) = (months.div_euclid(12) as i32, months.rem_euclid(12) as u32 + 1);
+    let (y, m) = (
+        months.div_euclid(12) as i32,
+        months.rem_euclid(12) as u32 + 1,
+    );
     let last = (28..=31)
         .rev()
         .find(|day| NaiveDate::from_ymd_opt(y, m, *day).is_some())?;
@@ -146,10 +185,7 @@ fn datetime_add(a: &[V]) -> V {
 
 /// Periods crossed between `a[2]` and `a[1]` (`datetime_diff('day', later, earlier)`).
 fn datetime_diff(a: &[V]) -> V {
-    let (Some(x), Some(y)) = (
-        a[1].datetime().and_then(dt),
-        a[2].datetime().and_then(dt),
-    ) else {
+    let (Some(x), Some(y)) = (a[1].datetime().and_then(dt), a[2].datetime().and_then(dt)) else {
         return V::Null;
     };
     let floor = |v: i64, unit: i64| v.div_euclid(unit);
@@ -313,9 +349,7 @@ fn make_datetime(a: &[V]) -> V {
     if !(0..24).contains(&n(3)) || !(0..60).contains(&n(4)) || !(0.0..60.0).contains(&secs) {
         return V::Null;
     }
-    let micros = date_micros(date)
-        + (n(3) * 60 + n(4)) * 60_000_000
-        + (secs * 1e6).round() as i64;
+    let micros = date_micros(date) + (n(3) * 60 + n(4)) * 60_000_000 + (secs * 1e6).round() as i64;
     V::DateTime(micros)
 }
 

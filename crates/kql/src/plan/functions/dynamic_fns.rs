@@ -12,7 +12,9 @@ pub static DEFS: &[Def] = &[
     Def::new("todynamic", 1, 1, t_dynamic, parse_json),
     Def::new("parse_json", 1, 1, t_dynamic, parse_json),
     Def::new("bag_keys", 1, 1, t_dynamic, |a| match a[0].bag() {
-        Some(m) => V::Dyn(Json::Array(m.keys().map(|k| Json::String(k.clone())).collect())),
+        Some(m) => V::Dyn(Json::Array(
+            m.keys().map(|k| Json::String(k.clone())).collect(),
+        )),
         None => V::Null,
     }),
     Def::new("bag_has_key", 2, 2, t_bool, |a| match a[0].bag() {
@@ -62,8 +64,12 @@ pub static DEFS: &[Def] = &[
     Def::new("array_rotate_left", 2, 2, t_dynamic, |a| rotate(a, true)),
     Def::new("array_rotate_right", 2, 2, t_dynamic, |a| rotate(a, false)),
     Def::new("set_union", 1, 64, t_dynamic, |a| set_op(a, SetOp::Union)),
-    Def::new("set_intersect", 1, 64, t_dynamic, |a| set_op(a, SetOp::Intersect)),
-    Def::new("set_difference", 1, 64, t_dynamic, |a| set_op(a, SetOp::Difference)),
+    Def::new("set_intersect", 1, 64, t_dynamic, |a| {
+        set_op(a, SetOp::Intersect)
+    }),
+    Def::new("set_difference", 1, 64, t_dynamic, |a| {
+        set_op(a, SetOp::Difference)
+    }),
     Def::new("set_has_element", 2, 2, t_bool, |a| match a[0].array() {
         Some(x) => {
             let needle = a[1].json();
@@ -86,7 +92,13 @@ pub static DEFS: &[Def] = &[
         ),
         None => V::Str(String::new()),
     }),
-    Def::new("dynamic_type", 1, 1, t_string, |a| V::Str(json_type(&a[0].json()).into())),
+    Def::new("todouble_dynamic", 1, 1, t_real, |a| match a[0].f64() {
+        Some(v) => V::Real(v),
+        None => V::Null,
+    }),
+    Def::new("dynamic_type", 1, 1, t_string, |a| {
+        V::Str(json_type(&a[0].json()).into())
+    }),
 ];
 
 /// `d[key]`, `d.key`, `d[i]` (negative counts from the end): element access.
@@ -120,7 +132,9 @@ pub fn json_type(j: &Json) -> &'static str {
 
 fn parse_json(a: &[V]) -> V {
     match &a[0] {
-        V::Str(s) => V::from_json(serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.clone()))),
+        V::Str(s) => {
+            V::from_json(serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.clone())))
+        }
         other => V::from_json(other.json()),
     }
 }
@@ -157,7 +171,9 @@ fn bag_pack(a: &[V]) -> V {
 }
 
 fn array_slice(a: &[V]) -> V {
-    let Some(x) = a[0].array() else { return V::Null };
+    let Some(x) = a[0].array() else {
+        return V::Null;
+    };
     let n = x.len() as i64;
     let fix = |i: i64| if i < 0 { n + i } else { i };
     let (Some(s), Some(e)) = (a[1].i64().map(fix), a[2].i64().map(fix)) else {
@@ -172,14 +188,20 @@ fn array_slice(a: &[V]) -> V {
 }
 
 fn array_index_of(a: &[V]) -> V {
-    let Some(x) = a[0].array() else { return V::Null };
+    let Some(x) = a[0].array() else {
+        return V::Null;
+    };
     let needle = a[1].json();
     let n = x.len() as i64;
     let start = a.get(2).and_then(V::i64).unwrap_or(0);
     let start = if start < 0 { (n + start).max(0) } else { start };
     let length = a.get(3).and_then(V::i64).unwrap_or(-1);
     let occurrence = a.get(4).and_then(V::i64).unwrap_or(1);
-    let end = if length < 0 { n } else { (start + length).min(n) };
+    let end = if length < 0 {
+        n
+    } else {
+        (start + length).min(n)
+    };
     let mut seen = 0;
     for i in start..end {
         if same(&x[i as usize], &needle) {
@@ -222,8 +244,20 @@ fn sort(a: &[V], asc: bool) -> V {
     x.sort_by(|p, q| {
         match (p.is_null(), q.is_null()) {
             (true, true) => return Ordering::Equal,
-            (true, false) => return if nulls_last { Ordering::Greater } else { Ordering::Less },
-            (false, true) => return if nulls_last { Ordering::Less } else { Ordering::Greater },
+            (true, false) => {
+                return if nulls_last {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, true) => {
+                return if nulls_last {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
             _ => {}
         }
         let o = compare(p, q);
@@ -248,7 +282,9 @@ fn array_iff(a: &[V]) -> V {
         cond.iter()
             .enumerate()
             .map(|(i, c)| {
-                let truthy = c.as_bool().unwrap_or_else(|| c.as_f64().is_some_and(|f| f != 0.0));
+                let truthy = c
+                    .as_bool()
+                    .unwrap_or_else(|| c.as_f64().is_some_and(|f| f != 0.0));
                 if c.is_null() {
                     Json::Null
                 } else if truthy {
@@ -262,10 +298,18 @@ fn array_iff(a: &[V]) -> V {
 }
 
 fn array_split(a: &[V]) -> V {
-    let Some(x) = a[0].array() else { return V::Null };
+    let Some(x) = a[0].array() else {
+        return V::Null;
+    };
     let mut cuts: Vec<usize> = match a[1].array() {
-        Some(idx) => idx.iter().filter_map(|i| i.as_u64().map(|i| i as usize)).collect(),
-        None => a[1].i64().map(|i| vec![i.max(0) as usize]).unwrap_or_default(),
+        Some(idx) => idx
+            .iter()
+            .filter_map(|i| i.as_u64().map(|i| i as usize))
+            .collect(),
+        None => a[1]
+            .i64()
+            .map(|i| vec![i.max(0) as usize])
+            .unwrap_or_default(),
     };
     cuts.retain(|c| *c <= x.len());
     cuts.push(x.len());
@@ -280,7 +324,9 @@ fn array_split(a: &[V]) -> V {
 }
 
 fn rotate(a: &[V], left: bool) -> V {
-    let Some(mut x) = a[0].array() else { return V::Null };
+    let Some(mut x) = a[0].array() else {
+        return V::Null;
+    };
     if x.is_empty() {
         return V::Dyn(Json::Array(x));
     }

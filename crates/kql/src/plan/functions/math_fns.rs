@@ -55,9 +55,11 @@ pub static DEFS: &[Def] = &[
     Def::new("isnan", 1, 1, t_bool, |a| flag(a, f64::is_nan)),
     Def::new("isinf", 1, 1, t_bool, |a| flag(a, f64::is_infinite)),
     Def::new("isfinite", 1, 1, t_bool, |a| flag(a, f64::is_finite)),
-    Def::new("rand", 0, 1, rand_type, |a| match a.first().and_then(V::i64) {
-        Some(n) if n > 0 => V::Long(rand::random_range(0..n)),
-        _ => V::Real(rand::random::<f64>()),
+    Def::new("rand", 0, 1, rand_type, |a| {
+        match a.first().and_then(V::i64) {
+            Some(n) if n > 0 => V::Long(rand::random_range(0..n)),
+            _ => V::Real(rand::random::<f64>()),
+        }
     })
     .volatile(),
     Def::new("max_of", 1, 64, extreme_type, |a| extreme(a, true)),
@@ -193,6 +195,10 @@ fn range(a: &[V]) -> V {
 
 /// Lanczos approximation of the gamma function.
 fn gamma(x: f64) -> f64 {
+    if x > 0.0 && x <= 21.0 && x.fract() == 0.0 {
+        // Exact for small whole numbers: (x-1)!
+        return (1..x as u64).map(|k| k as f64).product();
+    }
     const G: [f64; 8] = [
         676.5203681218851,
         -1259.1392167224028,

@@ -115,7 +115,7 @@ pub(crate) fn call(
         "strcat" => {
             arity(1..=64)?;
             let parts = (0..args.len())
-                .map(|i| arg(i).map(|(x, t)| convert::to_string(x, &t)))
+                .map(|i| text_of(p.expr(&args[i], schema)?, schema, &args[i]))
                 .collect::<Result<Vec<_>>>()?;
             str_fn::concat(parts)
         }
@@ -149,8 +149,7 @@ pub(crate) fn call(
         }
         "tostring" => {
             arity(1..=1)?;
-            let (x, t) = arg(0)?;
-            convert::to_string(x, &t)
+            text_of(arg(0)?.0, schema, &args[0])?
         }
         "toint" | "tolong" | "toreal" | "todouble" | "tobool" | "toboolean" | "todecimal" => {
             arity(1..=1)?;
@@ -162,15 +161,26 @@ pub(crate) fn call(
                 _ => KustoType::Real,
             };
             let (x, t) = arg(0)?;
+            // Dynamic values convert from their text ("42", 1.5, true).
+            let (x, t) = if kusto_type_of(&x, schema, &args[0])? == KustoType::Dynamic {
+                (text_of(x, schema, &args[0])?, DataType::Utf8)
+            } else {
+                (x, t)
+            };
+            if t == DataType::Utf8 && target == KustoType::Bool {
+                return Ok(rowfn::udf(&STR_TO_BOOL, &[KustoType::String]).call(vec![x]));
+            }
             match (&t, target) {
                 // Kusto truncates reals toward zero when converting to integers.
                 (t, KustoType::Int | KustoType::Long) if t.is_floating() => try_cast(
                     datafusion::functions::math::expr_fn::trunc(vec![x]),
                     target.arrow_type(),
                 ),
-                (DataType::Timestamp(..) | DataType::Duration(_), KustoType::Long) => {
-                    cast(x, DataType::Int64) * lit(10i64)
+                // Kusto's ticks: 100 ns since 0001-01-01 for a datetime.
+                (DataType::Timestamp(..), KustoType::Long) => {
+                    cast(x, DataType::Int64) * lit(10i64) + lit(621_355_968_000_000_000i64)
                 }
+                (DataType::Duration(_), KustoType::Long) => cast(x, DataType::Int64) * lit(10i64),
                 _ => try_cast(x, target.arrow_type()),
             }
         }
@@ -197,11 +207,26 @@ pub(crate) fn call(
         }
         "coalesce" => {
             arity(1..=64)?;
-            core_fn::coalesce(
-                (0..args.len())
-                    .map(|i| arg(i).map(|a| a.0))
-                    .collect::<Result<Vec<_>>>()?,
-            )
+            // For strings the first non-empty value wins.
+            let items = (0..args.len())
+                .map(|i| {
+                    arg(i).map(|(x, t)| {
+                        if t == DataType::Utf8 {
+                            core_fn::nullif(x, lit(""))
+                        } else {
+                            x
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let all_strings =
+                (0..args.len()).all(|i| arg(i).is_ok_and(|(_, t)| t == DataType::Utf8));
+            let c = core_fn::coalesce(items);
+            if all_strings {
+                core_fn::coalesce(vec![c, lit("")])
+            } else {
+                c
+            }
         }
         "abs" => {
             arity(1..=1)?;
@@ -220,7 +245,7 @@ pub(crate) fn call(
             ])
         }
         "case" => {
-            if args.len() < 3 || args.len() % 2 == 0 {
+            if args.len() < 3 || args.len().is_multiple_of(2) {
                 return Err(KqlError::semantic(
                     "case() expects predicate/value pairs and a final else value",
                     span,
@@ -335,9 +360,9 @@ pub(crate) fn call(
                 arity(def.min..=def.max)?;
                 let mut xs = vec![];
                 let mut types = vec![];
-                for i in 0..args.len() {
+                for (i, a) in args.iter().enumerate() {
                     let (x, _) = arg(i)?;
-                    types.push(kusto_type_of(&x, schema, &args[i])?);
+                    types.push(kusto_type_of(&x, schema, a)?);
                     xs.push(x);
                 }
                 return Ok(rowfn::udf(def, &types).call(xs));
@@ -349,10 +374,7 @@ pub(crate) fn call(
                 .chain(aggregate::NAMES.iter().copied())
                 .collect();
             return Err(KqlError::semantic(
-                format!(
-                    "unknown function '{f}'{}",
-                    super::suggest::hint(f, known)
-                ),
+                format!("unknown function '{f}'{}", super::suggest::hint(f, known)),
                 name.span,
             ));
         }
@@ -361,16 +383,76 @@ pub(crate) fn call(
 
 /// Functions lowered directly above (the row functions list themselves).
 const KNOWN: &[&str] = &[
-    "now", "ago", "iif", "iff", "not", "isnull", "isnotnull", "isempty", "isnotempty", "strcat",
-    "strlen", "tolower", "toupper", "substring", "tostring", "toint", "tolong", "toreal",
-    "todouble", "tobool", "toboolean", "todecimal", "todatetime", "totimespan", "bin", "floor",
-    "coalesce", "abs", "round", "case", "bin_at", "gettype", "row_number", "prev", "next",
-    "row_cumsum", "toscalar",
+    "now",
+    "ago",
+    "iif",
+    "iff",
+    "not",
+    "isnull",
+    "isnotnull",
+    "isempty",
+    "isnotempty",
+    "strcat",
+    "strlen",
+    "tolower",
+    "toupper",
+    "substring",
+    "tostring",
+    "toint",
+    "tolong",
+    "toreal",
+    "todouble",
+    "tobool",
+    "toboolean",
+    "todecimal",
+    "todatetime",
+    "totimespan",
+    "bin",
+    "floor",
+    "coalesce",
+    "abs",
+    "round",
+    "case",
+    "bin_at",
+    "gettype",
+    "row_number",
+    "prev",
+    "next",
+    "row_cumsum",
+    "toscalar",
 ];
+
+static STR_TO_BOOL: rowfn::Def = rowfn::Def::new("kql_tobool", 1, 1, rowfn::t_bool, |a| {
+    match a[0].text().trim().to_ascii_lowercase().as_str() {
+        "true" => value::V::Bool(true),
+        "false" => value::V::Bool(false),
+        s => match s.parse::<f64>() {
+            Ok(n) => value::V::Bool(n != 0.0),
+            Err(_) => value::V::Null,
+        },
+    }
+});
 
 static GETTYPE: rowfn::Def = rowfn::Def::new("kql_gettype", 1, 1, rowfn::t_string, |a| {
     value::V::Str(dynamic_fns::json_type(&a[0].json()).to_string())
 });
+
+static TEXT: rowfn::Def = rowfn::Def::new("kql_tostring", 1, 1, rowfn::t_string, |a| {
+    value::V::Str(a[0].text().into_owned())
+});
+
+/// `tostring(x)` with Kusto's text forms: reals as .NET prints them (`1`, `1E+15`),
+/// dynamic strings without quotes.
+pub(crate) fn text_of(x: DfExpr, schema: &DFSchema, e: &Expr) -> Result<DfExpr> {
+    let ty = kusto_type_of(&x, schema, e)?;
+    Ok(match ty {
+        KustoType::Dynamic | KustoType::Real => rowfn::udf(&TEXT, &[ty]).call(vec![x]),
+        _ => {
+            let t = type_of(&x, schema, e)?;
+            convert::to_string(x, &t)
+        }
+    })
+}
 
 /// The Kusto type of a planned expression (field metadata first).
 pub(crate) fn kusto_type_of(x: &DfExpr, schema: &DFSchema, e: &Expr) -> Result<KustoType> {

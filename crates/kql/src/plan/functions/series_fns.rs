@@ -9,20 +9,40 @@ use super::rowfn::{t_dynamic, Def};
 use super::value::V;
 
 pub static DEFS: &[Def] = &[
-    Def::new("series_fill_forward", 1, 2, t_dynamic, |a| fill(a, Fill::Forward)),
-    Def::new("series_fill_backward", 1, 2, t_dynamic, |a| fill(a, Fill::Backward)),
-    Def::new("series_fill_linear", 1, 4, t_dynamic, |a| fill(a, Fill::Linear)),
+    Def::new("series_fill_forward", 1, 2, t_dynamic, |a| {
+        fill(a, Fill::Forward)
+    }),
+    Def::new("series_fill_backward", 1, 2, t_dynamic, |a| {
+        fill(a, Fill::Backward)
+    }),
+    Def::new("series_fill_linear", 1, 4, t_dynamic, |a| {
+        fill(a, Fill::Linear)
+    }),
     Def::new("series_fill_const", 2, 3, t_dynamic, fill_const),
-    Def::new("series_add", 2, 2, t_dynamic, |a| elementwise(a, |x, y| x + y)),
-    Def::new("series_subtract", 2, 2, t_dynamic, |a| elementwise(a, |x, y| x - y)),
-    Def::new("series_multiply", 2, 2, t_dynamic, |a| elementwise(a, |x, y| x * y)),
-    Def::new("series_divide", 2, 2, t_dynamic, |a| elementwise(a, |x, y| x / y)),
+    Def::new("series_add", 2, 2, t_dynamic, |a| {
+        elementwise(a, |x, y| x + y)
+    }),
+    Def::new("series_subtract", 2, 2, t_dynamic, |a| {
+        elementwise(a, |x, y| x - y)
+    }),
+    Def::new("series_multiply", 2, 2, t_dynamic, |a| {
+        elementwise(a, |x, y| x * y)
+    }),
+    Def::new("series_divide", 2, 2, t_dynamic, |a| {
+        elementwise(a, |x, y| x / y)
+    }),
     Def::new("series_stats_dynamic", 1, 2, t_dynamic, stats),
     Def::new("series_stats", 1, 2, t_dynamic, stats),
     Def::new("series_fit_line_dynamic", 1, 1, t_dynamic, fit_line),
     Def::new("series_fit_line", 1, 1, t_dynamic, fit_line),
     Def::new("series_outliers", 1, 5, t_dynamic, outliers),
-    Def::new("series_decompose_anomalies", 1, 5, t_dynamic, decompose_anomalies),
+    Def::new(
+        "series_decompose_anomalies",
+        1,
+        5,
+        t_dynamic,
+        decompose_anomalies,
+    ),
 ];
 
 /// Numbers of a series; null, missing and non-numeric elements are `None`.
@@ -89,8 +109,8 @@ fn fill(a: &[V], how: Fill) -> V {
             for w in known.windows(2) {
                 let (i, j) = (w[0], w[1]);
                 let (a0, b0) = (x[i].unwrap_or(0.0), x[j].unwrap_or(0.0));
-                for k in i + 1..j {
-                    x[k] = Some(a0 + (b0 - a0) * (k - i) as f64 / (j - i) as f64);
+                for (k, slot) in x.iter_mut().enumerate().take(j).skip(i + 1) {
+                    *slot = Some(a0 + (b0 - a0) * (k - i) as f64 / (j - i) as f64);
                 }
             }
             if fill_edges {
@@ -100,7 +120,9 @@ fn fill(a: &[V], how: Fill) -> V {
                     x[*last + 1..].iter_mut().for_each(|v| *v = lv);
                 }
             } else if let Some(c) = a.get(3).and_then(V::f64) {
-                x.iter_mut().filter(|v| v.is_none()).for_each(|v| *v = Some(c));
+                x.iter_mut()
+                    .filter(|v| v.is_none())
+                    .for_each(|v| *v = Some(c));
             }
         }
     }
@@ -151,11 +173,16 @@ fn stats(a: &[V]) -> V {
     let vals: Vec<(usize, f64)> = x
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| v.filter(|v| Some(*v) != ignore && !v.is_nan()).map(|v| (i, v)))
+        .filter_map(|(i, v)| {
+            v.filter(|v| Some(*v) != ignore && !v.is_nan())
+                .map(|v| (i, v))
+        })
         .collect();
     if vals.is_empty() {
-        return V::Dyn(json!({"min": null, "min_idx": null, "max": null, "max_idx": null,
-            "avg": null, "stdev": null, "variance": null}));
+        return V::Dyn(
+            json!({"min": null, "min_idx": null, "max": null, "max_idx": null,
+            "avg": null, "stdev": null, "variance": null}),
+        );
     }
     let (mut min, mut max) = (vals[0], vals[0]);
     for v in &vals {
@@ -214,7 +241,12 @@ fn fit_line(a: &[V]) -> V {
     let n = y.len() as f64;
     let mean = y.iter().sum::<f64>() / n;
     let variance = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    let rvariance = y.iter().zip(&fit).map(|(v, f)| (v - f).powi(2)).sum::<f64>() / n;
+    let rvariance = y
+        .iter()
+        .zip(&fit)
+        .map(|(v, f)| (v - f).powi(2))
+        .sum::<f64>()
+        / n;
     let rsquare = if variance == 0.0 {
         1.0
     } else {

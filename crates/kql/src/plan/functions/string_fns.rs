@@ -29,7 +29,9 @@ pub static DEFS: &[Def] = &[
         V::Str(a[0].text().chars().rev().collect())
     }),
     Def::new("strrep", 2, 3, t_string, strrep),
-    Def::new("url_encode", 1, 1, t_string, |a| V::Str(url_encode(&a[0].text()))),
+    Def::new("url_encode", 1, 1, t_string, |a| {
+        V::Str(url_encode(&a[0].text()))
+    }),
     Def::new("url_encode_component", 1, 1, t_string, |a| {
         V::Str(url_encode(&a[0].text()))
     }),
@@ -61,7 +63,12 @@ pub static DEFS: &[Def] = &[
             &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
             a[0].text().as_bytes(),
         );
-        V::Str(d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect())
+        V::Str(
+            d.as_ref()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
     }),
     Def::new("new_guid", 0, 0, t_guid, |_| {
         V::Str(uuid::Uuid::new_v4().to_string())
@@ -82,7 +89,9 @@ pub static DEFS: &[Def] = &[
     }),
     Def::new("translate", 3, 3, t_string, translate),
     Def::new("tohex", 1, 2, t_string, tohex),
-    Def::new("string_size", 1, 1, t_long, |a| V::Long(a[0].text().len() as i64)),
+    Def::new("string_size", 1, 1, t_long, |a| {
+        V::Long(a[0].text().len() as i64)
+    }),
     Def::new("isascii", 1, 1, super::rowfn::t_bool, |a| {
         V::Bool(a[0].text().is_ascii())
     }),
@@ -151,7 +160,9 @@ fn split(a: &[V]) -> V {
     let parts: Vec<Json> = if d.is_empty() {
         vec![Json::String(s.to_string())]
     } else {
-        s.split(d.as_ref()).map(|p| Json::String(p.into())).collect()
+        s.split(d.as_ref())
+            .map(|p| Json::String(p.into()))
+            .collect()
     };
     match a.get(2) {
         Some(i) => {
@@ -315,7 +326,11 @@ fn countof(a: &[V]) -> V {
     let mut from = 0;
     while let Some(i) = text[from..].find(search.as_ref()) {
         count += 1;
-        from += i + text[from + i..].chars().next().map(char::len_utf8).unwrap_or(1);
+        from += i + text[from + i..]
+            .chars()
+            .next()
+            .map(char::len_utf8)
+            .unwrap_or(1);
     }
     V::Long(count)
 }
@@ -332,7 +347,15 @@ fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'*' | b'('
+            b'a'..=b'z'
+            | b'A'..=b'Z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'*'
+            | b'('
             | b')' => out.push(b as char),
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02x}")),
@@ -382,7 +405,7 @@ fn parse_path(a: &[V]) -> V {
         None => (String::new(), rest.clone()),
     };
     let root = if rest.len() > 1 && rest.as_bytes()[1] == b':' {
-        rest[..3.min(rest.len())].to_string()
+        rest[..2].to_string()
     } else if rest.starts_with(sep) {
         sep.to_string()
     } else {

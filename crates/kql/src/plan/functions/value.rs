@@ -157,7 +157,7 @@ pub fn format_real(v: f64) -> String {
         return "0".into();
     }
     let exp = v.abs().log10().floor() as i32;
-    if (-5..15).contains(&exp) {
+    if (-4..15).contains(&exp) {
         let s = format!("{v}");
         return s.strip_suffix(".0").map(str::to_string).unwrap_or(s);
     }

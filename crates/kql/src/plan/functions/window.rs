@@ -5,8 +5,8 @@
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::functions_window::expr_fn::{lag, lead, row_number};
 use datafusion::logical_expr::{
-    cast, expr::WindowFunction, lit, Expr as DfExpr, WindowFrame, WindowFrameBound, WindowFrameUnits,
-    WindowFunctionDefinition,
+    cast, expr::WindowFunction, lit, Expr as DfExpr, WindowFrame, WindowFrameBound,
+    WindowFrameUnits, WindowFunctionDefinition,
 };
 
 use crate::ast::{Expr, Ident};
@@ -68,9 +68,10 @@ pub(crate) fn call(
                 Some(a) => {
                     let t = super::super::expr::type_of(&x, schema, &args[0])?;
                     let v = constant(p.expr(a, schema)?, a.span)?;
-                    Some(v.cast_to(&t).map_err(|e| {
-                        KqlError::semantic(e.strip_backtrace(), a.span)
-                    })?)
+                    Some(
+                        v.cast_to(&t)
+                            .map_err(|e| KqlError::semantic(e.strip_backtrace(), a.span))?,
+                    )
                 }
                 None => None,
             };

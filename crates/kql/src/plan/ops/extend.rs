@@ -65,13 +65,25 @@ impl Planner<'_> {
 const MULTI: &[(&str, &[&str])] = &[
     (
         "series_stats",
-        &["min", "min_idx", "max", "max_idx", "avg", "stdev", "variance"],
+        &[
+            "min", "min_idx", "max", "max_idx", "avg", "stdev", "variance",
+        ],
     ),
     (
         "series_fit_line",
-        &["rsquare", "slope", "variance", "rvariance", "interception", "line_fit"],
+        &[
+            "rsquare",
+            "slope",
+            "variance",
+            "rvariance",
+            "interception",
+            "line_fit",
+        ],
     ),
-    ("series_decompose_anomalies", &["ad_flag", "ad_score", "baseline"]),
+    (
+        "series_decompose_anomalies",
+        &["ad_flag", "ad_score", "baseline"],
+    ),
 ];
 
 impl Planner<'_> {
@@ -103,7 +115,11 @@ impl Planner<'_> {
                 .collect();
             let def = crate::plan::functions::rowfn::lookup("bag_pack").expect("bag_pack");
             let x = crate::plan::functions::rowfn::udf(def, &types).call(pairs);
-            let n = c.name.as_ref().map(|n| n.name.clone()).unwrap_or("Column1".into());
+            let n = c
+                .name
+                .as_ref()
+                .map(|n| n.name.clone())
+                .unwrap_or("Column1".into());
             return Ok(Some(vec![(n, x)]));
         }
         let Some((_, fields)) = MULTI.iter().find(|(f, _)| *f == name.name) else {
@@ -130,7 +146,9 @@ impl Planner<'_> {
         for (field, n) in fields.iter().zip(names) {
             let ty = match *field {
                 "min_idx" | "max_idx" => crate::types::KustoType::Long,
-                "ad_flag" | "ad_score" | "baseline" | "line_fit" => crate::types::KustoType::Dynamic,
+                "ad_flag" | "ad_score" | "baseline" | "line_fit" => {
+                    crate::types::KustoType::Dynamic
+                }
                 _ => crate::types::KustoType::Real,
             };
             let def: &'static crate::plan::functions::rowfn::Def = match ty {
@@ -140,7 +158,10 @@ impl Planner<'_> {
             };
             let x = crate::plan::functions::rowfn::udf(
                 def,
-                &[crate::types::KustoType::Dynamic, crate::types::KustoType::String],
+                &[
+                    crate::types::KustoType::Dynamic,
+                    crate::types::KustoType::String,
+                ],
             )
             .call(vec![bag.clone(), datafusion::logical_expr::lit(*field)]);
             out.push((n, x));

@@ -101,7 +101,12 @@ impl Planner<'_> {
                 .iter()
                 .map(|k| DfExpr::Column(Column::from_name(k.left.name.clone())))
                 .collect();
-            let all: Vec<DfExpr> = left.schema().columns().into_iter().map(DfExpr::Column).collect();
+            let all: Vec<DfExpr> = left
+                .schema()
+                .columns()
+                .into_iter()
+                .map(DfExpr::Column)
+                .collect();
             // Re-qualify so the DISTINCT ON sees plain names.
             left = alias(left, "__kql_unique", span)?;
             left = df(

@@ -10,9 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Column, DFSchema};
 use datafusion::functions::core::expr_fn::named_struct;
 use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{
-    cast, lit, ColumnarValue, Expr as DfExpr, LogicalPlan,
-};
+use datafusion::logical_expr::{cast, lit, ColumnarValue, Expr as DfExpr, LogicalPlan};
 use serde_json::Value as Json;
 
 use crate::ast::{Expr, ExprKind, NamedExpr, SeriesAgg};
@@ -37,7 +35,11 @@ fn build_udf(item_type: KustoType, default: Json) -> datafusion::logical_expr::S
             let ns = arrays[1].as_primitive::<Int64Type>();
             let mut out = StringBuilder::new();
             for row in 0..lists.len() {
-                let n = if ns.is_null(row) { 0 } else { ns.value(row).clamp(0, 1_000_000) as usize };
+                let n = if ns.is_null(row) {
+                    0
+                } else {
+                    ns.value(row).clamp(0, 1_000_000) as usize
+                };
                 let mut values = vec![default.clone(); n];
                 if !lists.is_null(row) {
                     let items = lists.value(row);
@@ -118,7 +120,8 @@ impl Planner<'_> {
         let step_x = micros(self.expr(step, &empty)?);
         let bucket_of = |t: DfExpr, origin: DfExpr| {
             datafusion::functions::math::expr_fn::floor(
-                cast(micros(t) - origin, DataType::Float64) / cast(step_x.clone(), DataType::Float64),
+                cast(micros(t) - origin, DataType::Float64)
+                    / cast(step_x.clone(), DataType::Float64),
             )
         };
         // The axis start: `from`, else the first bin of the data.
@@ -127,7 +130,10 @@ impl Planner<'_> {
             None => {
                 let first = df(
                     builder(plan.clone())
-                        .aggregate(Vec::<DfExpr>::new(), vec![agg::min(micros(ts.clone())).alias("m")])
+                        .aggregate(
+                            Vec::<DfExpr>::new(),
+                            vec![agg::min(micros(ts.clone())).alias("m")],
+                        )
                         .and_then(|b| b.build()),
                     span,
                 )?;
@@ -150,7 +156,10 @@ impl Planner<'_> {
             None => {
                 let last = df(
                     builder(plan.clone())
-                        .aggregate(Vec::<DfExpr>::new(), vec![agg::max(micros(ts.clone())).alias("m")])
+                        .aggregate(
+                            Vec::<DfExpr>::new(),
+                            vec![agg::max(micros(ts.clone())).alias("m")],
+                        )
                         .and_then(|b| b.build()),
                     span,
                 )?;
@@ -197,8 +206,15 @@ impl Planner<'_> {
                 ));
             };
             let alias = a.agg.name.as_ref().map(|n| n.name.as_str());
-            let lowered =
-                aggregate::lower(self, name, args, &schema, alias, &key_names, a.agg.expr.span)?;
+            let lowered = aggregate::lower(
+                self,
+                name,
+                args,
+                &schema,
+                alias,
+                &key_names,
+                a.agg.expr.span,
+            )?;
             for o in lowered.into_iter().take(1) {
                 agg_exprs.push(o.expr.alias(o.name.clone()));
                 outs.push((o.name, a.default.as_ref()));
@@ -241,7 +257,9 @@ impl Planner<'_> {
             let item_type = kusto_type(field);
             let default = match default {
                 Some(d) => match &d.kind {
-                    ExprKind::Literal(l) => crate::plan::functions::value::V::from_json(literal_json(l)).json(),
+                    ExprKind::Literal(l) => {
+                        crate::plan::functions::value::V::from_json(literal_json(l)).json()
+                    }
                     _ => {
                         return Err(KqlError::semantic(
                             "make-series: default must be a constant",
@@ -254,7 +272,10 @@ impl Planner<'_> {
             let udf = build_udf(item_type, default);
             out.push(
                 cast(
-                    udf.call(vec![DfExpr::Column(Column::from_name(name.clone())), n.clone()]),
+                    udf.call(vec![
+                        DfExpr::Column(Column::from_name(name.clone())),
+                        n.clone(),
+                    ]),
                     DataType::Utf8,
                 )
                 .alias_with_metadata(name.clone(), Some(dynamic_meta())),
@@ -266,7 +287,13 @@ impl Planner<'_> {
             &[KustoType::DateTime, KustoType::Long, KustoType::Long],
         )
         .call(vec![
-            cast(from_x, DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into()))),
+            cast(
+                from_x,
+                DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                ),
+            ),
             step_x,
             n,
         ]);

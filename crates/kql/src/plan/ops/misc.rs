@@ -22,7 +22,11 @@ use crate::plan::{builder, df, Binding, Planner};
 use crate::types::KustoType;
 
 /// Computes the window functions `exprs` use, so a projection can refer to them.
-pub(crate) fn hoist_windows(plan: LogicalPlan, exprs: &[DfExpr], span: Span) -> Result<LogicalPlan> {
+pub(crate) fn hoist_windows(
+    plan: LogicalPlan,
+    exprs: &[DfExpr],
+    span: Span,
+) -> Result<LogicalPlan> {
     let windows = find_window_exprs(exprs.iter());
     if windows.is_empty() {
         return Ok(plan);
@@ -49,9 +53,15 @@ impl Planner<'_> {
             .collect();
         let names = ["ColumnName", "ColumnOrdinal", "DataType", "ColumnType"];
         if rows.is_empty() {
-            return Err(KqlError::semantic("getschema: the input has no columns", span));
+            return Err(KqlError::semantic(
+                "getschema: the input has no columns",
+                span,
+            ));
         }
-        let values = df(LogicalPlanBuilder::values(rows).and_then(|b| b.build()), span)?;
+        let values = df(
+            LogicalPlanBuilder::values(rows).and_then(|b| b.build()),
+            span,
+        )?;
         let cols: Vec<DfExpr> = values
             .schema()
             .columns()
@@ -74,7 +84,12 @@ impl Planner<'_> {
         self.extend(plan, cols, span)
     }
 
-    pub(crate) fn sample(&mut self, plan: LogicalPlan, n: &Expr, span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn sample(
+        &mut self,
+        plan: LogicalPlan,
+        n: &Expr,
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let n = row_count(self, n)?;
         let random = datafusion::functions::math::expr_fn::random();
         df(
@@ -128,7 +143,11 @@ impl Planner<'_> {
         df(
             builder(plan)
                 .aggregate(vec![x], vec![measure.alias(out.clone())])
-                .and_then(|b| b.sort(vec![DfExpr::Column(Column::from_name(out)).sort(false, false)]))
+                .and_then(|b| {
+                    b.sort(vec![
+                        DfExpr::Column(Column::from_name(out)).sort(false, false)
+                    ])
+                })
                 .and_then(|b| b.limit(0, Some(n)))
                 .and_then(|b| b.build()),
             span,
@@ -136,7 +155,12 @@ impl Planner<'_> {
     }
 
     /// `search "term"`: rows where any column has the term; other predicates filter.
-    pub(crate) fn search(&mut self, plan: LogicalPlan, pred: &Expr, span: Span) -> Result<LogicalPlan> {
+    pub(crate) fn search(
+        &mut self,
+        plan: LogicalPlan,
+        pred: &Expr,
+        span: Span,
+    ) -> Result<LogicalPlan> {
         let predicate = match &pred.kind {
             ExprKind::Literal(Literal::String(term)) => {
                 let schema = plan.schema().clone();
@@ -155,7 +179,10 @@ impl Planner<'_> {
             }
             _ => self.expr(pred, plan.schema())?,
         };
-        df(builder(plan).filter(predicate).and_then(|b| b.build()), span)
+        df(
+            builder(plan).filter(predicate).and_then(|b| b.build()),
+            span,
+        )
     }
 
     pub(crate) fn invoke(
@@ -189,8 +216,7 @@ impl Planner<'_> {
             self.expr(step, &empty)?,
         );
         let ft = super::super::expr::type_of(&f, &empty, from)?;
-        let real = ft.is_floating()
-            || super::super::expr::type_of(&s, &empty, step)?.is_floating();
+        let real = ft.is_floating() || super::super::expr::type_of(&s, &empty, step)?.is_floating();
         let (list_item, ty) = match &ft {
             DataType::Timestamp(..) => (DataType::Int64, KustoType::DateTime),
             DataType::Duration(_) => (DataType::Int64, KustoType::Timespan),
@@ -259,11 +285,19 @@ impl Planner<'_> {
         )?;
         let col = DfExpr::Column(Column::from_name(n.clone()));
         let typed = match ty {
-            KustoType::DateTime => cast(col, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))),
+            KustoType::DateTime => cast(
+                col,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ),
             KustoType::Timespan => cast(col, DataType::Duration(TimeUnit::Microsecond)),
             _ => col,
         };
-        df(builder(plan).project(vec![typed.alias(n)]).and_then(|b| b.build()), span)
+        df(
+            builder(plan)
+                .project(vec![typed.alias(n)])
+                .and_then(|b| b.build()),
+            span,
+        )
     }
 }
 
@@ -271,6 +305,9 @@ fn row_count(p: &Planner<'_>, e: &Expr) -> Result<usize> {
     match p.expr(e, &DFSchema::empty())? {
         DfExpr::Literal(ScalarValue::Int64(Some(n)), _) if n >= 0 => Ok(n as usize),
         DfExpr::Literal(ScalarValue::Int32(Some(n)), _) if n >= 0 => Ok(n as usize),
-        _ => Err(KqlError::semantic("expected a non-negative number of rows", e.span)),
+        _ => Err(KqlError::semantic(
+            "expected a non-negative number of rows",
+            e.span,
+        )),
     }
 }

@@ -40,7 +40,14 @@ impl Planner<'_> {
                 items,
                 item_index,
                 limit,
-            } => self.mv_expand(plan, items, item_index.as_ref(), limit.as_ref(), false, op.span),
+            } => self.mv_expand(
+                plan,
+                items,
+                item_index.as_ref(),
+                limit.as_ref(),
+                false,
+                op.span,
+            ),
             OperatorKind::Parse {
                 kind,
                 expr,

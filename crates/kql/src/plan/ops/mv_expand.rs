@@ -96,7 +96,9 @@ fn index_udf(n: usize) -> datafusion::logical_expr::ScalarUDF {
             for i in 0..rows {
                 let mut longest = None;
                 for a in &arrays {
-                    let l = a.as_any().downcast_ref::<datafusion::arrow::array::ListArray>();
+                    let l = a
+                        .as_any()
+                        .downcast_ref::<datafusion::arrow::array::ListArray>();
                     if let Some(l) = l.filter(|l| !l.is_null(i)) {
                         longest = Some(longest.unwrap_or(0).max(l.value_length(i) as i64));
                     }
@@ -133,7 +135,12 @@ impl Planner<'_> {
         let schema = plan.schema().clone();
         let mut cols: Vec<(String, DfExpr)> = schema
             .iter()
-            .map(|(q, f)| (f.name().clone(), DfExpr::Column(Column::new(q.cloned(), f.name()))))
+            .map(|(q, f)| {
+                (
+                    f.name().clone(),
+                    DfExpr::Column(Column::new(q.cloned(), f.name())),
+                )
+            })
             .collect();
         let mut expanded: Vec<(String, Option<KustoType>)> = vec![];
         for it in items {

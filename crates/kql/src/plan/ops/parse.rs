@@ -46,14 +46,15 @@ parse_as!(AS_REAL, rowfn::t_real, |s: &str| s
     .parse::<f64>()
     .map(V::Real)
     .unwrap_or(V::Null));
-parse_as!(AS_BOOL, rowfn::t_bool, |s: &str| match s
-    .to_ascii_lowercase()
-    .as_str()
-{
-    "true" | "1" => V::Bool(true),
-    "false" | "0" => V::Bool(false),
-    _ => V::Null,
-});
+parse_as!(
+    AS_BOOL,
+    rowfn::t_bool,
+    |s: &str| match s.to_ascii_lowercase().as_str() {
+        "true" | "1" => V::Bool(true),
+        "false" | "0" => V::Bool(false),
+        _ => V::Null,
+    }
+);
 parse_as!(AS_DATETIME, rowfn::t_datetime, |s: &str| {
     crate::values::parse_datetime(s)
         .map(V::DateTime)

@@ -38,11 +38,7 @@ pub(crate) fn matching(plan: &LogicalPlan, patterns: &[Ident], op: &str) -> Resu
 }
 
 fn col(plan: &LogicalPlan, name: &str) -> DfExpr {
-    match plan
-        .schema()
-        .iter()
-        .find(|(_, f)| f.name() == name)
-    {
+    match plan.schema().iter().find(|(_, f)| f.name() == name) {
         Some((q, f)) => DfExpr::Column(Column::new(q.cloned(), f.name())),
         None => DfExpr::Column(Column::from_name(name)),
     }

@@ -99,7 +99,10 @@ impl Planner<'_> {
                     .iter()
                     .map(|c| DfExpr::Column(datafusion::common::Column::from_name(c)))
                     .collect();
-                narrowed.push((n, df(builder(p).project(cols).and_then(|b| b.build()), span)?));
+                narrowed.push((
+                    n,
+                    df(builder(p).project(cols).and_then(|b| b.build()), span)?,
+                ));
             }
             legs = narrowed;
         }
@@ -108,7 +111,10 @@ impl Planner<'_> {
             for (n, p) in legs {
                 let mut cols = vec![lit(n.clone()).alias(col.name.clone())];
                 cols.extend(p.schema().columns().into_iter().map(DfExpr::Column));
-                tagged.push((n, df(builder(p).project(cols).and_then(|b| b.build()), span)?));
+                tagged.push((
+                    n,
+                    df(builder(p).project(cols).and_then(|b| b.build()), span)?,
+                ));
             }
             legs = tagged;
         }
