@@ -14,7 +14,8 @@
 //! query error <message part>
 //! T | whre a
 //! ```
-//! Rows print cells joined by ` | `; null prints as `null`. With `EDDY_SLT_COMPLETE=1`
+//! Rows print cells joined by ` | `; null prints as `null`, a row that is one empty
+//! string as `(empty)`. With `EDDY_SLT_COMPLETE=1`
 //! (or `-- --complete`) the expected output of every `query` is rewritten from what
 //! Eddy returns now.
 
@@ -43,6 +44,8 @@ fn render(r: &ResultTable, rowsort: bool) -> Vec<String> {
         .rows
         .iter()
         .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | "))
+        // A row of one empty string would read as the end of the record.
+        .map(|line| if line.is_empty() { "(empty)".to_string() } else { line })
         .collect();
     if rowsort {
         rows.sort();
