@@ -45,7 +45,13 @@ fn render(r: &ResultTable, rowsort: bool) -> Vec<String> {
         .iter()
         .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(" | "))
         // A row of one empty string would read as the end of the record.
-        .map(|line| if line.is_empty() { "(empty)".to_string() } else { line })
+        .map(|line| {
+            if line.is_empty() {
+                "(empty)".to_string()
+            } else {
+                line
+            }
+        })
         .collect();
     if rowsort {
         rows.sort();

@@ -175,7 +175,7 @@ impl Parser<'_> {
         ))
     }
 
-    fn additive(&mut self) -> Result<Expr> {
+    pub(crate) fn additive(&mut self) -> Result<Expr> {
         let mut left = self.multiplicative()?;
         loop {
             let op = if self.is_punct("+")? {

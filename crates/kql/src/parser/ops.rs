@@ -340,7 +340,8 @@ impl Parser<'_> {
             }
         }
         self.expect_kw("on")?;
-        let on = self.expr()?;
+        // Not `self.expr()`: `on t in range(...)` must not read as `t in (...)`.
+        let on = self.additive()?;
         let (mut from, mut to) = (None, None);
         let step;
         if self.eat_kw("in")? {

@@ -85,7 +85,8 @@ impl Planner<'_> {
         let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         Err(KqlError::semantic(
             format!(
-                "Failed to resolve scalar expression named '{name}'; columns are: {}",
+                "Failed to resolve scalar expression named '{name}'{}; columns are: {}",
+                super::suggest::hint(name, columns.iter().copied()),
                 if columns.is_empty() {
                     "(none)".to_string()
                 } else {

@@ -74,7 +74,10 @@ pub fn aggregate_name(function: &str, args: &[Expr]) -> String {
     let prefix = match function {
         "make_list" => "list",
         "make_set" => "set",
-        "countif" | "count" => return format!("{function}_"),
+        "countif" => return "countif_".into(),
+        "count" if args.is_empty() => return "count_".into(),
+        "make_list_if" => "list",
+        "make_set_if" => "set",
         other => other,
     };
     match args.first().and_then(first_column) {

@@ -31,6 +31,20 @@ pub const NAMES: &[&str] = &[
     "dcountif",
     "any",
     "take_any",
+    "minif",
+    "maxif",
+    "stdev",
+    "stdevif",
+    "stdevp",
+    "variance",
+    "varianceif",
+    "variancep",
+    "make_list_if",
+    "make_set_if",
+    "take_anyif",
+    "count_distinct",
+    "percentile",
+    "percentiles",
 ];
 
 pub fn is_aggregate(f: &str) -> bool {
@@ -80,10 +94,15 @@ pub(crate) fn lower(
     };
     match f {
         "count" => {
-            if args.len() > 1 {
-                return Err(KqlError::semantic("count() takes no arguments", span));
+            match args {
+                // count(x) counts the rows where x is not null.
+                [x] => one(agg::count(p.expr(x, schema)?)),
+                [] => one(agg::count(lit(1i64))),
+                _ => Err(KqlError::semantic(
+                    "count() takes at most one argument",
+                    span,
+                )),
             }
-            one(agg::count(lit(1i64)))
         }
         "countif" => {
             arity(1, 1)?;
@@ -115,6 +134,90 @@ pub(crate) fn lower(
                 _ => agg::count_distinct(x),
             };
             one(base.filter(cond).build().map_err(df)?)
+        }
+        "minif" | "maxif" | "stdevif" | "varianceif" | "take_anyif" => {
+            arity(2, 2)?;
+            let x = arg(0)?;
+            let cond = arg(1)?;
+            let base = match f {
+                "minif" => agg::min(x),
+                "maxif" => agg::max(x),
+                "stdevif" => agg::stddev(cast(x, DataType::Float64)),
+                "varianceif" => agg::var_sample(cast(x, DataType::Float64)),
+                _ => agg::first_value(x, vec![]),
+            };
+            one(base.filter(cond).build().map_err(df)?)
+        }
+        "stdev" | "stdevp" | "variance" | "variancep" | "count_distinct" => {
+            arity(1, 1)?;
+            let x = arg(0)?;
+            one(match f {
+                "stdev" => agg::stddev(cast(x, DataType::Float64)),
+                "stdevp" => agg::stddev_pop(cast(x, DataType::Float64)),
+                "variance" => agg::var_sample(cast(x, DataType::Float64)),
+                "variancep" => agg::var_pop(cast(x, DataType::Float64)),
+                _ => agg::count_distinct(x),
+            })
+        }
+        "make_list_if" | "make_set_if" => {
+            arity(2, 3)?;
+            let x = arg(0)?;
+            let cond = arg(1)?;
+            let list = agg::array_agg(x.clone()).filter(x.is_not_null().and(cond));
+            let list = if f == "make_set_if" {
+                list.distinct()
+            } else {
+                list
+            };
+            one(list.build().map_err(df)?)
+        }
+        "percentile" | "percentiles" => {
+            if args.len() < 2 {
+                return Err(KqlError::semantic(
+                    format!("{f}() expects a value and one or more percentages"),
+                    span,
+                ));
+            }
+            if f == "percentile" && args.len() != 2 {
+                return Err(KqlError::semantic(
+                    "percentile() expects a value and one percentage",
+                    span,
+                ));
+            }
+            let x = cast(arg(0)?, DataType::Float64);
+            let col = args.first().and_then(naming::first_column).unwrap_or("");
+            let mut outs = vec![];
+            for a in &args[1..] {
+                let p = match &a.kind {
+                    ExprKind::Literal(crate::ast::Literal::Long(v)) => *v as f64,
+                    ExprKind::Literal(crate::ast::Literal::Real(v)) => *v,
+                    _ => {
+                        return Err(KqlError::semantic(
+                            "a percentage must be a number literal",
+                            a.span,
+                        ))
+                    }
+                };
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(KqlError::semantic(
+                        "a percentage must be between 0 and 100",
+                        a.span,
+                    ));
+                }
+                let label = crate::plan::functions::value::format_real(p).replace('.', "_");
+                let name = match (alias, args.len()) {
+                    (Some(a), 2) => a.to_string(),
+                    _ => format!("percentile_{col}_{label}"),
+                };
+                outs.push(AggOutput {
+                    expr: datafusion::functions_aggregate::percentile_cont::percentile_cont(
+                        x.clone().sort(true, false),
+                        lit(p / 100.0),
+                    ),
+                    name,
+                });
+            }
+            Ok(outs)
         }
         "make_list" | "make_set" => {
             arity(1, 2)?;

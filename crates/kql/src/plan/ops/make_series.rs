@@ -73,21 +73,13 @@ static AXIS: crate::plan::functions::rowfn::Def = crate::plan::functions::rowfn:
     3,
     crate::plan::functions::rowfn::t_dynamic,
     |a| {
-        let (Some(from), Some(step), Some(n)) = (a[0].i64(), a[1].i64(), a[2].i64()) else {
+        let (Some(from), Some(step), Some(n)) = (a[0].datetime(), a[1].i64(), a[2].i64()) else {
             return V::Null;
         };
         let n = n.clamp(0, 1_000_000);
-        let is_time = matches!(a[0], V::DateTime(_));
         V::Dyn(Json::Array(
             (0..n)
-                .map(|i| {
-                    let t = from + i * step;
-                    if is_time {
-                        Json::String(crate::values::format_datetime(t))
-                    } else {
-                        Json::from(t)
-                    }
-                })
+                .map(|i| Json::String(crate::values::format_datetime(from + i * step)))
                 .collect(),
         ))
     },

@@ -91,11 +91,25 @@ impl Planner<'_> {
         span: Span,
     ) -> Result<LogicalPlan> {
         let n = row_count(self, n)?;
-        let random = datafusion::functions::math::expr_fn::random();
+        // The random key is a real column so the sort always has one to carry.
+        let cols: Vec<DfExpr> = plan
+            .schema()
+            .columns()
+            .into_iter()
+            .map(DfExpr::Column)
+            .collect();
+        let mut with_key = cols.clone();
+        with_key.push(datafusion::functions::math::expr_fn::random().alias("__kql_sample"));
         df(
             builder(plan)
-                .sort(vec![random.sort(true, false)])
+                .project(with_key)
+                .and_then(|b| {
+                    b.sort(vec![
+                        DfExpr::Column(Column::from_name("__kql_sample")).sort(true, false)
+                    ])
+                })
                 .and_then(|b| b.limit(0, Some(n)))
+                .and_then(|b| b.project(cols))
                 .and_then(|b| b.build()),
             span,
         )
