@@ -258,6 +258,18 @@ impl Parser<'_> {
                 }
             }
             self.expect_punct(")")?;
+            // `["only"]` lexes as a quoted name: a datatable of one string.
+            if let Tok::QuotedIdent(v) = self.peek_tok()? {
+                let t = self.next()?;
+                return Ok(Source::Datatable {
+                    columns,
+                    values: vec![crate::ast::Expr {
+                        kind: ExprKind::Literal(Literal::String(v)),
+                        span: t.span,
+                    }],
+                    span: self.span_from(start),
+                });
+            }
             self.expect_punct("[")?;
             let mut values = vec![];
             if !self.is_punct("]")? {

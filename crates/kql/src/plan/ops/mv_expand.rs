@@ -105,7 +105,7 @@ fn index_udf(n: usize) -> datafusion::logical_expr::ScalarUDF {
                 }
                 match longest {
                     Some(n) => {
-                        (0..n.max(1)).for_each(|k| b.values().append_value(k));
+                        (0..n).for_each(|k| b.values().append_value(k));
                         b.append(true);
                     }
                     None => b.append(false),
