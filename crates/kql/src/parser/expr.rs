@@ -67,16 +67,7 @@ impl Parser<'_> {
         if word == "in" {
             let case_insensitive = self.eat_punct("~")?;
             self.expect_punct("(")?;
-            let mut list = vec![];
-            if !self.is_punct(")")? {
-                loop {
-                    list.push(self.expr()?);
-                    if !self.eat_punct(",")? {
-                        break;
-                    }
-                }
-            }
-            self.expect_punct(")")?;
+            let list = self.call_args()?;
             let span = left.span.to(self.span_from(span.start));
             return Ok(Expr {
                 kind: ExprKind::In {
@@ -96,15 +87,10 @@ impl Parser<'_> {
                 list.push(self.additive()?);
                 self.expect_punct("..")?;
                 list.push(self.additive()?);
-            } else if !self.is_punct(")")? {
-                loop {
-                    list.push(self.expr()?);
-                    if !self.eat_punct(",")? {
-                        break;
-                    }
-                }
+                self.expect_punct(")")?;
+            } else {
+                list.extend(self.call_args()?);
             }
-            self.expect_punct(")")?;
             let name = if negated {
                 format!("!{word}")
             } else {
@@ -343,16 +329,7 @@ impl Parser<'_> {
                 }
                 if self.is_punct("(")? {
                     self.next()?;
-                    let mut args = vec![];
-                    if !self.is_punct(")")? {
-                        loop {
-                            args.push(self.expr()?);
-                            if !self.eat_punct(",")? {
-                                break;
-                            }
-                        }
-                    }
-                    self.expect_punct(")")?;
+                    let args = self.call_args()?;
                     return Ok(Expr {
                         kind: ExprKind::Call {
                             name: Ident { name, span },
