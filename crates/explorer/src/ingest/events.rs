@@ -71,7 +71,7 @@ pub fn parse_events(req: &Request<'_>, events: &[EventRecord]) -> Result<ParsedE
         match req.format {
             Format::Json | Format::MultiJson | Format::Avro => {
                 let (mut records, fs) = match req.format {
-                    Format::Json => json::lines(&String::from_utf8_lossy(&data)),
+                    Format::Json => json::lines(&String::from_utf8_lossy(&data), 1),
                     Format::MultiJson => json::multi(&String::from_utf8_lossy(&data)),
                     _ => super::avro::records(&data),
                 };
@@ -141,7 +141,7 @@ pub fn parse_events(req: &Request<'_>, events: &[EventRecord]) -> Result<ParsedE
         .map(String::as_str)
         .zip(row_event.iter().copied())
         .collect();
-    let mut parsed = finish(req, rows, positions.clone(), vec![], raw_bytes)?;
+    let mut parsed = finish(req, rows, &|r| positions[r].clone(), vec![], raw_bytes)?;
     for f in std::mem::take(&mut parsed.failures) {
         let event = by_position.get(f.position.as_str()).copied().unwrap_or(0);
         failures.push((event, f));

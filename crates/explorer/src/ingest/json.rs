@@ -7,11 +7,12 @@ use super::{truncate_payload, RecordFailure};
 
 type Records = (Vec<(u64, Value)>, Vec<RecordFailure>);
 
-pub fn lines(text: &str) -> Records {
+/// Objects of `text`, one per line; `first_line` is the number of its first line.
+pub fn lines(text: &str, first_line: u64) -> Records {
     let mut records = vec![];
     let mut failures = vec![];
     for (i, line) in text.lines().enumerate() {
-        let line_no = i as u64 + 1;
+        let line_no = first_line + i as u64;
         if line.trim().is_empty() {
             continue;
         }

@@ -137,11 +137,11 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         Format::Avro => {
             let data = decompress(data)?;
             let (records, failures) = avro::records(&data);
-            let positions = positions(&records, "record");
+            let lines: Vec<u64> = records.iter().map(|(n, _)| *n).collect();
             return finish(
                 req,
                 rows_from_json(req, records),
-                positions,
+                &|r| format!("record {}", lines[r]),
                 failures,
                 data.len() as u64,
             );
@@ -150,46 +150,35 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     }
     let data = decompress(data)?;
     let raw_bytes = data.len() as u64;
+    if req.format == Format::Json {
+        return json_lines(req, &data);
+    }
     let text = String::from_utf8_lossy(&data);
     match req.format {
-        Format::Json | Format::MultiJson => {
-            let (records, failures) = if req.format == Format::Json {
-                json::lines(&text)
-            } else {
-                json::multi(&text)
-            };
-            let records: Vec<(u64, Value)> = records
-                .into_iter()
-                .skip(req.ignore_first_record as usize)
-                .collect();
-            let unit = if req.format == Format::Json {
-                "line"
-            } else {
-                "record"
-            };
-            let positions = positions(&records, unit);
-            finish(
-                req,
-                rows_from_json(req, records),
-                positions,
-                failures,
-                raw_bytes,
-            )
+        Format::MultiJson => {
+            let (records, failures) = json::multi(&text);
+            json_records(req, records, failures, "record", raw_bytes)
         }
         Format::Csv(sep) => {
             let (records, mut failures) = csv::records(&text, sep);
             let mut rows = vec![];
-            let mut positions = vec![];
+            let mut lines = vec![];
             for (line, fields) in records.into_iter().skip(req.ignore_first_record as usize) {
                 match csv_row(req, line, fields) {
                     Ok(r) => {
                         rows.push(r);
-                        positions.push(format!("line {line}"));
+                        lines.push(line);
                     }
                     Err(f) => failures.push(f),
                 }
             }
-            finish(req, rows, positions, failures, raw_bytes)
+            finish(
+                req,
+                rows,
+                &|r| format!("line {}", lines[r]),
+                failures,
+                raw_bytes,
+            )
         }
         Format::Txt => {
             let lines: Vec<(usize, &str)> = text
@@ -197,32 +186,120 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
                 .enumerate()
                 .skip(req.ignore_first_record as usize)
                 .collect();
-            let positions = lines
-                .iter()
-                .map(|(i, _)| format!("line {}", i + 1))
-                .collect();
             let rows = lines
                 .iter()
                 .map(|(_, l)| single_column_row(req, l))
                 .collect();
-            finish(req, rows, positions, vec![], raw_bytes)
+            finish(
+                req,
+                rows,
+                &|r| format!("line {}", lines[r].0 + 1),
+                vec![],
+                raw_bytes,
+            )
         }
         Format::Raw => finish(
             req,
             vec![single_column_row(req, &text)],
-            vec!["line 1".into()],
+            &|_| "line 1".into(),
             vec![],
             raw_bytes,
         ),
-        Format::Parquet | Format::Avro => unreachable!("handled above"),
+        Format::Json | Format::Parquet | Format::Avro => unreachable!("handled above"),
     }
 }
 
-type Row = Vec<Option<Value>>;
+/// Below this size NDJSON is parsed on one thread.
+const PARALLEL_JSON_BYTES: usize = 4 << 20;
 
-fn positions(records: &[(u64, Value)], unit: &str) -> Vec<String> {
-    records.iter().map(|(n, _)| format!("{unit} {n}")).collect()
+/// NDJSON: cut into chunks of whole lines, one per core, parsed in parallel and joined
+/// in order (line numbers stay those of the whole source).
+fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks = if data.len() < PARALLEL_JSON_BYTES || threads == 1 {
+        vec![(1, data)]
+    } else {
+        line_chunks(data, threads)
+    };
+    let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        let (records, failures) = json::lines(&text, first_line);
+        let skip = (i == 0 && req.ignore_first_record) as usize;
+        let records = records.into_iter().skip(skip).collect();
+        json_records(req, records, failures, "line", bytes.len() as u64)
+    };
+    if chunks.len() == 1 {
+        return parse_chunk(0, 1, data);
+    }
+    let parts: Vec<Result<Parsed>> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, (first, bytes))| s.spawn(move || parse_chunk(i, *first, bytes)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ExplorerError::Execution("a JSON parser thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut batches = vec![];
+    let mut out = Parsed {
+        batch: RecordBatch::new_empty(arrow_schema(req.columns)),
+        failures: vec![],
+        conversion_failures: 0,
+        raw_bytes: data.len() as u64,
+    };
+    for part in parts {
+        let part = part?;
+        batches.push(part.batch);
+        out.failures.extend(part.failures);
+        out.conversion_failures += part.conversion_failures;
+    }
+    out.batch = datafusion::arrow::compute::concat_batches(&out.batch.schema(), &batches)
+        .map_err(|e| ExplorerError::Execution(e.to_string()))?;
+    Ok(out)
 }
+
+/// `data` in about `n` pieces that end at line ends, each with its first line's number.
+fn line_chunks(data: &[u8], n: usize) -> Vec<(u64, &[u8])> {
+    let mut chunks = vec![];
+    let (mut start, mut line) = (0, 1u64);
+    let target = data.len().div_ceil(n);
+    while start < data.len() {
+        let mut end = (start + target).min(data.len());
+        while end < data.len() && data[end - 1] != b'\n' {
+            end += 1;
+        }
+        let piece = &data[start..end];
+        chunks.push((line, piece));
+        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+        start = end;
+    }
+    chunks
+}
+
+fn json_records(
+    req: &Request<'_>,
+    records: Vec<(u64, Value)>,
+    failures: Vec<RecordFailure>,
+    unit: &str,
+    raw_bytes: u64,
+) -> Result<Parsed> {
+    let numbers: Vec<u64> = records.iter().map(|(n, _)| *n).collect();
+    finish(
+        req,
+        rows_from_json(req, records),
+        &|r| format!("{unit} {}", numbers[r]),
+        failures,
+        raw_bytes,
+    )
+}
+
+type Row = Vec<Option<Value>>;
 
 fn single_column_row(req: &Request<'_>, text: &str) -> Row {
     let mut row = vec![None; req.columns.len()];
@@ -380,18 +457,27 @@ fn csv_row(req: &Request<'_>, line: u64, fields: Vec<String>) -> Result<Row, Rec
 fn finish(
     req: &Request<'_>,
     rows: Vec<Row>,
-    positions: Vec<String>,
+    position: &dyn Fn(usize) -> String,
     mut failures: Vec<RecordFailure>,
     raw_bytes: u64,
 ) -> Result<Parsed> {
+    let n_rows = rows.len();
+    // Rows to columns, moving each cell.
+    let mut columns: Vec<Vec<Option<Value>>> = (0..req.columns.len())
+        .map(|_| Vec::with_capacity(n_rows))
+        .collect();
+    for row in rows {
+        for (col, cell) in columns.iter_mut().zip(row) {
+            col.push(cell);
+        }
+    }
     let schema = arrow_schema(req.columns);
     let mut arrays = vec![];
     let mut conversion_failures = 0;
     // Rows with a value that did not convert, and the first column it happened in.
-    let mut bad_rows: Vec<Option<usize>> = vec![None; rows.len()];
-    for (i, c) in req.columns.iter().enumerate() {
-        let cells: Vec<Option<Value>> = rows.iter().map(|r| r[i].clone()).collect();
-        let converted = convert::column(c.ty, &cells);
+    let mut bad_rows: Vec<Option<usize>> = vec![None; n_rows];
+    for (i, (c, cells)) in req.columns.iter().zip(&columns).enumerate() {
+        let converted = convert::column(c.ty, cells);
         if converted.failed > 0 {
             for (r, cell) in cells.iter().enumerate() {
                 if convert::present(cell).is_some()
@@ -405,7 +491,7 @@ fn finish(
         conversion_failures += converted.failed;
         arrays.push(converted.array);
     }
-    let mut batch = if rows.is_empty() {
+    let mut batch = if n_rows == 0 {
         RecordBatch::new_empty(schema)
     } else {
         RecordBatch::try_new(schema, arrays).map_err(|e| ExplorerError::Execution(e.to_string()))?
@@ -417,18 +503,18 @@ fn finish(
             let record: serde_json::Map<String, Value> = req
                 .columns
                 .iter()
-                .zip(&rows[r])
-                .map(|(c, v)| (c.name.clone(), v.clone().unwrap_or(Value::Null)))
+                .zip(&columns)
+                .map(|(c, v)| (c.name.clone(), v[r].clone().unwrap_or(Value::Null)))
                 .collect();
             failures.push(RecordFailure {
-                position: positions.get(r).cloned().unwrap_or_default(),
+                position: position(r),
                 payload: truncate_payload(&Value::Object(record).to_string()),
                 code: "BadRequest_TypeConversion",
                 message: format!(
                     "column '{}' ({}) cannot hold {}; the table's ingestion conversion policy is strict",
                     c.name,
                     c.ty,
-                    rows[r][*col].as_ref().map(|v| v.to_string()).unwrap_or_default()
+                    columns[*col][r].as_ref().map(|v| v.to_string()).unwrap_or_default()
                 ),
             });
         }

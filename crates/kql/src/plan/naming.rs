@@ -78,6 +78,8 @@ pub fn aggregate_name(function: &str, args: &[Expr]) -> String {
         "count" if args.is_empty() => return "count_".into(),
         "make_list_if" => "list",
         "make_set_if" => "set",
+        "make_bag" | "make_bag_if" => "bag",
+        "percentiles_array" => "percentiles",
         other => other,
     };
     match args.first().and_then(first_column) {

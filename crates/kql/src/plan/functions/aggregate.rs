@@ -10,6 +10,8 @@ use datafusion::logical_expr::{cast, lit, when, Expr as DfExpr, ExprFunctionExt}
 use crate::ast::{Expr, ExprKind, Ident};
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
+use crate::plan::expr::type_of;
+use crate::plan::functions::sketch;
 use crate::plan::naming;
 use crate::plan::Planner;
 
@@ -45,6 +47,13 @@ pub const NAMES: &[&str] = &[
     "count_distinct",
     "percentile",
     "percentiles",
+    "percentiles_array",
+    "make_bag",
+    "make_bag_if",
+    "hll",
+    "hll_merge",
+    "tdigest",
+    "tdigest_merge",
 ];
 
 pub fn is_aggregate(f: &str) -> bool {
@@ -55,6 +64,27 @@ pub fn is_aggregate(f: &str) -> bool {
 pub struct AggOutput {
     pub expr: DfExpr,
     pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An aggregate shown under `name`.
+    Shown,
+    /// An aggregate other outputs read; not shown.
+    Hidden,
+    /// Not an aggregate: `expr` reads hidden outputs once the aggregation is done.
+    After,
+}
+
+impl AggOutput {
+    fn shown(expr: DfExpr, name: String) -> AggOutput {
+        AggOutput {
+            expr,
+            name,
+            role: Role::Shown,
+        }
+    }
 }
 
 /// Lowers aggregate call `name(args)`. `alias` is the user's name if any; `exclude` are
@@ -86,12 +116,7 @@ pub(crate) fn lower(
         }
     };
     let arg = |i: usize| p.expr(&args[i], schema);
-    let one = |e: DfExpr| {
-        Ok(vec![AggOutput {
-            expr: e,
-            name: out_name.clone(),
-        }])
-    };
+    let one = |e: DfExpr| Ok(vec![AggOutput::shown(e, out_name.clone())]);
     match f {
         "count" => {
             match args {
@@ -184,9 +209,9 @@ pub(crate) fn lower(
                     span,
                 ));
             }
-            let x = cast(arg(0)?, DataType::Float64);
+            let x = arg(0)?;
             let col = args.first().and_then(naming::first_column).unwrap_or("");
-            let mut outs = vec![];
+            let (mut ps, mut names) = (vec![], vec![]);
             for a in &args[1..] {
                 let p = match &a.kind {
                     ExprKind::Literal(crate::ast::Literal::Long(v)) => *v as f64,
@@ -209,15 +234,76 @@ pub(crate) fn lower(
                     (Some(a), 2) => a.to_string(),
                     _ => format!("percentile_{col}_{label}"),
                 };
+                ps.push(p);
+                names.push(name);
+            }
+            let input = type_of(&x, schema, &args[0])?;
+            if ps.len() == 1 {
+                let agg = sketch::udaf(sketch::Kind::Percentile(ps[0]), &input);
+                return Ok(vec![AggOutput::shown(agg.call(vec![x]), names.remove(0))]);
+            }
+            let agg = sketch::udaf(sketch::Kind::Percentiles(ps), &input);
+            let hidden = format!("__{}", names.join("__"));
+            let mut outs = vec![AggOutput {
+                expr: agg.call(vec![x]),
+                name: hidden.clone(),
+                role: Role::Hidden,
+            }];
+            for (i, name) in names.into_iter().enumerate() {
                 outs.push(AggOutput {
-                    expr: datafusion::functions_aggregate::percentile_cont::percentile_cont(
-                        x.clone().sort(true, false),
-                        lit(p / 100.0),
+                    expr: datafusion::functions_nested::expr_fn::array_element(
+                        DfExpr::Column(datafusion::common::Column::from_name(hidden.clone())),
+                        lit(i as i64 + 1),
                     ),
                     name,
+                    role: Role::After,
                 });
             }
             Ok(outs)
+        }
+        "percentiles_array" => {
+            if args.len() < 2 {
+                return Err(KqlError::semantic(
+                    "percentiles_array() expects a value and percentages",
+                    span,
+                ));
+            }
+            let mut ps = vec![];
+            for a in &args[1..] {
+                ps.extend(percentages(a)?);
+            }
+            let x = arg(0)?;
+            let input = type_of(&x, schema, &args[0])?;
+            one(sketch::udaf(sketch::Kind::PercentilesArray(ps), &input).call(vec![x]))
+        }
+        "make_bag" | "make_bag_if" => {
+            let conditional = f == "make_bag_if";
+            let base = 1 + conditional as usize;
+            arity(base, base + 1)?;
+            let max = match args.get(base) {
+                Some(m) => literal_number(m)? as usize,
+                None => 1_048_576,
+            };
+            let x = arg(0)?;
+            let input = type_of(&x, schema, &args[0])?;
+            let agg = sketch::udaf(sketch::Kind::MakeBag(max), &input).call(vec![x]);
+            if conditional {
+                one(agg.filter(arg(1)?).build().map_err(df)?)
+            } else {
+                one(agg)
+            }
+        }
+        "hll" | "hll_merge" | "tdigest" | "tdigest_merge" => {
+            arity(1, 2)?;
+            let kind = match f {
+                "hll" => sketch::Kind::Hll,
+                "hll_merge" => sketch::Kind::HllMerge,
+                "tdigest" => sketch::Kind::TDigest,
+                _ => sketch::Kind::TDigestMerge,
+            };
+            let x = arg(0)?;
+            let input = type_of(&x, schema, &args[0])?;
+            one(sketch::udaf(kind, &input).call(vec![x]))
         }
         "make_list" | "make_set" => {
             arity(1, 2)?;
@@ -244,14 +330,14 @@ pub(crate) fn lower(
                 ExprKind::Column(c) => c.clone(),
                 _ => naming::aggregate_name(if descending { "max" } else { "min" }, &args[..1]),
             };
-            let mut outs = vec![AggOutput {
-                expr: if descending {
+            let mut outs = vec![AggOutput::shown(
+                if descending {
                     agg::max(by.clone())
                 } else {
                     agg::min(by.clone())
                 },
-                name: alias.map(str::to_string).unwrap_or(first_name.clone()),
-            }];
+                alias.map(str::to_string).unwrap_or(first_name.clone()),
+            )];
             for a in &args[1..] {
                 let cols: Vec<(DfExpr, String)> = match &a.kind {
                     ExprKind::Star => schema
@@ -268,10 +354,7 @@ pub(crate) fn lower(
                     }
                 };
                 for (x, n) in cols {
-                    outs.push(AggOutput {
-                        expr: agg::first_value(x, order.clone()),
-                        name: n,
-                    });
+                    outs.push(AggOutput::shown(agg::first_value(x, order.clone()), n));
                 }
             }
             Ok(outs)
@@ -280,6 +363,41 @@ pub(crate) fn lower(
             format!("unknown aggregate function '{f}'"),
             name.span,
         )),
+    }
+}
+
+/// Percentages of `percentiles_array`: numbers, or a dynamic array of numbers.
+fn percentages(a: &Expr) -> Result<Vec<f64>> {
+    let check = |v: f64| {
+        if (0.0..=100.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(KqlError::semantic(
+                "a percentage must be between 0 and 100",
+                a.span,
+            ))
+        }
+    };
+    if let ExprKind::Literal(crate::ast::Literal::Dynamic(j)) = &a.kind {
+        if let Some(items) = j.as_array() {
+            return items
+                .iter()
+                .map(|v| {
+                    v.as_f64()
+                        .ok_or_else(|| KqlError::semantic("a percentage must be a number", a.span))
+                        .and_then(check)
+                })
+                .collect();
+        }
+    }
+    Ok(vec![check(literal_number(a)?)?])
+}
+
+fn literal_number(a: &Expr) -> Result<f64> {
+    match &a.kind {
+        ExprKind::Literal(crate::ast::Literal::Long(v)) => Ok(*v as f64),
+        ExprKind::Literal(crate::ast::Literal::Real(v)) => Ok(*v),
+        _ => Err(KqlError::semantic("expected a number literal", a.span)),
     }
 }
 

@@ -9,6 +9,21 @@ use super::rowfn::{t_bool, t_dynamic, t_long, t_real, t_string, Def};
 use super::value::V;
 
 pub static DEFS: &[Def] = &[
+    // Sketches made by the hll() and tdigest() aggregates.
+    Def::new("dcount_hll", 1, 1, t_long, |a| {
+        match super::sketch::Hll::from_json(&a[0].json()) {
+            Some(h) => V::Long(h.estimate()),
+            None => V::Null,
+        }
+    }),
+    Def::new("percentile_tdigest", 2, 2, t_real, |a| {
+        match a[1].f64().filter(|p| (0.0..=100.0).contains(p)) {
+            Some(p) => super::sketch::digest_percentile(&a[0].json(), p)
+                .map(V::Real)
+                .unwrap_or(V::Null),
+            None => V::Null,
+        }
+    }),
     Def::new("todynamic", 1, 1, t_dynamic, parse_json),
     Def::new("parse_json", 1, 1, t_dynamic, parse_json),
     Def::new("bag_keys", 1, 1, t_dynamic, |a| match a[0].bag() {

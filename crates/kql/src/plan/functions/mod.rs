@@ -10,6 +10,7 @@ pub mod dynamic_fns;
 mod math_fns;
 pub mod rowfn;
 mod series_fns;
+pub mod sketch;
 pub mod string;
 pub mod string_fns;
 pub mod value;

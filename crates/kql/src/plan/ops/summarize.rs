@@ -8,7 +8,7 @@ use datafusion::logical_expr::{Expr as DfExpr, LogicalPlan};
 use crate::ast::{Expr, ExprKind, Ident, NamedExpr};
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
-use crate::plan::functions::aggregate::{self, is_aggregate};
+use crate::plan::functions::aggregate::{self, is_aggregate, Role};
 use crate::plan::naming::{key_name, ColumnNamer};
 use crate::plan::{builder, df, Planner};
 
@@ -51,11 +51,17 @@ impl Planner<'_> {
                     for out in
                         aggregate::lower(self, name, args, &schema, alias, &key_names, a.expr.span)?
                     {
-                        agg_exprs.push(out.expr.alias(out.name.clone()));
-                        finals.push((
-                            out.name.clone(),
-                            Final::Ready(DfExpr::Column(Column::from_name(out.name))),
-                        ));
+                        match out.role {
+                            Role::Shown => {
+                                agg_exprs.push(out.expr.alias(out.name.clone()));
+                                finals.push((
+                                    out.name.clone(),
+                                    Final::Ready(DfExpr::Column(Column::from_name(out.name))),
+                                ));
+                            }
+                            Role::Hidden => agg_exprs.push(out.expr.alias(out.name)),
+                            Role::After => finals.push((out.name, Final::Ready(out.expr))),
+                        }
                     }
                 }
                 _ => {
@@ -77,7 +83,9 @@ impl Planner<'_> {
                             &key_names,
                             call_span,
                         )? {
-                            agg_exprs.push(out.expr.alias(out.name));
+                            if out.role != Role::After {
+                                agg_exprs.push(out.expr.alias(out.name));
+                            }
                         }
                     }
                     let name = match &a.name {
