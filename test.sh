@@ -14,15 +14,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 # Python clients the end-to-end tests drive (Delta readers, the Kusto SDKs, Kafka
-# clients), in a venv outside the clone; Azurite (npm) stands in for Azure Storage in
+# clients; DuckDB, the query benchmark's peer), in a venv outside the clone; Azurite (npm) stands in for Azure Storage in
 # queued ingestion and the Event Hubs blob checkpoint store; kafkajs and
 # @azure/event-hubs (npm) are the JavaScript clients.
 venv="${EDDY_VENV:-$HOME/.cache/eddy-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest, confluent_kafka, kafka, azure.eventhub, azure.eventhub.extensions.checkpointstoreblobaio, azure.eventhub.extensions.checkpointstoreblob" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import deltalake, polars, pyarrow, pandas, azure.kusto.data, azure.kusto.ingest, confluent_kafka, kafka, azure.eventhub, azure.eventhub.extensions.checkpointstoreblobaio, azure.eventhub.extensions.checkpointstoreblob, duckdb" >/dev/null 2>&1; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
     deltalake pyarrow polars pandas azure-kusto-data azure-kusto-ingest confluent-kafka 'kafka-python>=3' \
-    azure-eventhub azure-eventhub-checkpointstoreblob azure-eventhub-checkpointstoreblob-aio
+    azure-eventhub azure-eventhub-checkpointstoreblob azure-eventhub-checkpointstoreblob-aio duckdb
 fi
 export EDDY_PYTHON="$venv/bin/python"
 node_dir="${EDDY_NODE_DIR:-$HOME/.cache/eddy-node}"
