@@ -18,6 +18,7 @@ pub mod connections;
 pub use commands::{guess_format, source_name, IngestProps, IngestReport};
 pub mod error;
 mod explorer;
+mod host;
 pub mod ingest;
 mod journal;
 pub use journal::{EventOrigin, Failure};

@@ -43,6 +43,9 @@ impl Explorer {
             }
         }
         Planner::new(&tables)
+            .with_host(std::sync::Arc::new(crate::host::EngineHost {
+                ctx: self.ctx.clone(),
+            }))
             .with_options(props.query_options())
             .with_parameters(props.parameters.clone())
             .plan_query(&query)

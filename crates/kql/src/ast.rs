@@ -105,6 +105,34 @@ pub enum Source {
         name: Ident,
         args: Vec<Expr>,
     },
+    /// `externaldata (schema) [uris] with (format=...)`.
+    External {
+        columns: Vec<(Ident, KustoType)>,
+        uris: Vec<Expr>,
+        props: WithProps,
+        span: Span,
+    },
+    /// `search [in (T, ...)] pred` (project None) and `find [in (T, ...)] where pred
+    /// [project ...]` (project Some; empty = every column packed).
+    Search {
+        tables: Vec<Ident>,
+        pred: Expr,
+        project: Option<Vec<Ident>>,
+        span: Span,
+    },
+}
+
+/// `with (name = value, ...)` properties.
+pub type WithProps = Vec<(String, Literal)>;
+
+/// One level of `top-nested [n] of Expr [with others = v] by Aggregate [asc|desc]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NestedLevel {
+    pub count: Option<Expr>,
+    pub of: NamedExpr,
+    pub others: Option<Expr>,
+    pub by: NamedExpr,
+    pub desc: bool,
 }
 
 /// `union [kind=inner|outer] [withsource=Name] T1, (query), T*`.
@@ -231,6 +259,29 @@ pub enum OperatorKind {
     Invoke {
         name: Ident,
         args: Vec<Expr>,
+    },
+    Evaluate {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    ParseKv {
+        expr: Expr,
+        columns: Vec<(Ident, KustoType)>,
+        props: WithProps,
+    },
+    /// `facet by a, b [with (ops)]`: one result per column (then the `with` result).
+    Facet {
+        columns: Vec<Ident>,
+        with: Option<Tabular>,
+    },
+    /// `fork [name=](ops) ...`: one result per prong.
+    Fork(Vec<(Option<Ident>, Tabular)>),
+    TopNested(Vec<NestedLevel>),
+    MvApply {
+        items: Vec<MvItem>,
+        item_index: Option<Ident>,
+        limit: Option<Expr>,
+        sub: Box<Tabular>,
     },
     /// `render kind [with (name = value, ...)]`: presentation only, carried with the result.
     Render {

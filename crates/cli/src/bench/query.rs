@@ -139,7 +139,10 @@ pub async fn run(mut args: QueryBenchArgs) -> Result<()> {
 
     let mut results = vec![];
     let (mut ratios, mut eddy_medians, mut duck_medians) = (vec![], vec![], vec![]);
-    for (q, d) in QUERIES.iter().zip(duck["queries"].as_array().context("duckdb queries")?) {
+    for (q, d) in QUERIES
+        .iter()
+        .zip(duck["queries"].as_array().context("duckdb queries")?)
+    {
         let mut times = vec![];
         let mut answer = None;
         for _ in 0..args.runs {

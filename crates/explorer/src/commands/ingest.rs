@@ -364,7 +364,7 @@ pub fn guess_format(source: &str) -> Format {
 }
 
 /// Reads a local path, a `file://` URL or an http(s) URL.
-async fn read_source(source: &str) -> Result<Vec<u8>> {
+pub(crate) async fn read_source(source: &str) -> Result<Vec<u8>> {
     // Kusto blob URLs may end in `;impersonate` or `;managed_identity=...`.
     let source = source.split(';').next().unwrap_or(source);
     let shown = source_name(source);

@@ -1,6 +1,6 @@
 //! Management commands: one file per area. Results are tables shaped like Kusto's.
 
-mod ingest;
+pub(crate) mod ingest;
 mod mappings;
 mod policies;
 mod show;

@@ -241,7 +241,9 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(ExplorerError::Execution("a JSON parser thread panicked".into()))
+                    Err(ExplorerError::Execution(
+                        "a JSON parser thread panicked".into(),
+                    ))
                 })
             })
             .collect()

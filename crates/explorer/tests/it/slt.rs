@@ -15,7 +15,7 @@
 //! T | whre a
 //! ```
 //! Rows print cells joined by ` | `; null prints as `null`, a row that is one empty
-//! string as `(empty)`. With `EDDY_SLT_COMPLETE=1`
+//! string as `(empty)`; several results follow each other after a `====` line. With `EDDY_SLT_COMPLETE=1`
 //! (or `-- --complete`) the expected output of every `query` is rewritten from what
 //! Eddy returns now.
 
@@ -139,7 +139,15 @@ async fn run_file(path: &Path, complete: bool) -> Vec<String> {
             ("statement" | "query", "error", Err(_)) => {}
             ("query", _, Err(e)) => failures.push(format!("{where_}: query failed: {e}")),
             ("query", m, Ok(tables)) if m != "error" => {
-                let got = render(&tables[0], m == "rowsort");
+                // Several results (fork, facet, several statements) follow each other
+                // after a `====` line.
+                let mut got = vec![];
+                for (i, t) in tables.iter().enumerate() {
+                    if i > 0 {
+                        got.push("====".to_string());
+                    }
+                    got.extend(render(t, m == "rowsort"));
+                }
                 if complete {
                     rewritten.extend(lines[copied..rec.start].iter().map(|s| s.to_string()));
                     rewritten.push(rec.header.clone());

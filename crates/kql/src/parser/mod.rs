@@ -4,6 +4,7 @@
 mod command;
 mod expr;
 mod ops;
+mod plugins;
 mod query;
 
 use crate::ast::{Ident, Query};

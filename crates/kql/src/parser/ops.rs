@@ -49,7 +49,7 @@ impl Parser<'_> {
     }
 
     /// `name=value` options before an operator's arguments (`kind=inner`, `hint.x=y`).
-    fn options(&mut self, known: &[&str]) -> Result<Vec<(String, Ident)>> {
+    pub(crate) fn options(&mut self, known: &[&str]) -> Result<Vec<(String, Ident)>> {
         let mut out = vec![];
         loop {
             let Tok::Ident(word) = self.peek_tok()? else {
@@ -128,7 +128,13 @@ impl Parser<'_> {
             }
             "project-keep" => OperatorKind::ProjectKeep(self.column_patterns()?),
             "join" | "lookup" => self.join(name == "lookup")?,
-            "mv-expand" | "mvexpand" => self.mv_expand()?,
+            "mv-expand" | "mvexpand" => self.mv_expand_items()?,
+            "mv-apply" => self.mv_apply()?,
+            "evaluate" => self.evaluate()?,
+            "parse-kv" => self.parse_kv()?,
+            "facet" => self.facet()?,
+            "fork" => self.fork()?,
+            "top-nested" => self.top_nested()?,
             "parse" | "parse-where" => {
                 let opts = self.options(&["kind", "flags"])?;
                 let kind = opts.into_iter().find(|(k, _)| k == "kind").map(|(_, v)| v);
@@ -231,7 +237,7 @@ impl Parser<'_> {
         })
     }
 
-    fn mv_expand(&mut self) -> Result<OperatorKind> {
+    pub(crate) fn mv_expand_items(&mut self) -> Result<OperatorKind> {
         let opts = self.options(&["with_itemindex", "kind", "bagexpansion"])?;
         let item_index = opts
             .into_iter()

@@ -216,6 +216,9 @@ impl Parser<'_> {
             || self.is_kw("print")?
             || self.is_kw("union")?
             || self.is_kw("range")?
+            || self.is_kw("externaldata")?
+            || self.is_kw("search")?
+            || self.is_kw("find")?
             || self.is_kw("materialize")?)
     }
 
@@ -304,6 +307,15 @@ impl Parser<'_> {
         if self.eat_kw("range")? {
             return self.range_source(start);
         }
+        if self.eat_kw("externaldata")? || self.eat_kw("external_data")? {
+            return self.externaldata(start);
+        }
+        if self.eat_kw("search")? {
+            return self.search_source(start);
+        }
+        if self.eat_kw("find")? {
+            return self.find_source(start);
+        }
         let name = self.ident("a table name, 'datatable', 'print', 'range' or 'union'")?;
         if self.is_punct("(")? && !matches!(name.name.as_str(), "materialize" | "view") {
             self.next()?;
@@ -352,7 +364,7 @@ impl Parser<'_> {
         }
     }
 
-    fn named_expr(&mut self) -> Result<NamedExpr> {
+    pub(crate) fn named_expr(&mut self) -> Result<NamedExpr> {
         if self.is_punct("(")? {
             // `(a, b, c) = f(x)`
             let mark = self.save()?;
@@ -438,7 +450,7 @@ impl Parser<'_> {
         })
     }
 
-    fn operator(&mut self) -> Result<Operator> {
+    pub(crate) fn operator(&mut self) -> Result<Operator> {
         let start = self.pos()?;
         let Some(name) = self.hyphenated()? else {
             return Err(self.unexpected("an operator name after '|'")?);

@@ -92,6 +92,27 @@ pub struct Planner<'a> {
     options: QueryOptions,
     /// Values of query parameters sent with the request, as text.
     parameters: HashMap<String, String>,
+    /// Runs plans and reads external data for operators that need it while planning.
+    host: Option<std::sync::Arc<dyn Host>>,
+}
+
+/// What planning may ask of the engine it plans for: operators whose output columns
+/// depend on the data (`evaluate bag_unpack`, `pivot`) run their input first, and
+/// `externaldata` reads its sources.
+pub trait Host: Send + Sync {
+    fn collect(
+        &self,
+        plan: LogicalPlan,
+    ) -> std::result::Result<Vec<datafusion::arrow::record_batch::RecordBatch>, String>;
+
+    /// Reads `uris` in `format` (csv, json, parquet, ...) as rows of `columns`.
+    fn external(
+        &self,
+        columns: &[crate::types::ColumnDef],
+        uris: &[String],
+        format: Option<&str>,
+        ignore_first_record: bool,
+    ) -> std::result::Result<datafusion::arrow::record_batch::RecordBatch, String>;
 }
 
 /// Names a query may read as tables: every named source and union leg, minus nothing;
@@ -146,7 +167,12 @@ fn tabular_names(t: &Tabular, out: &mut Vec<String>) {
         Source::Union { union, .. } => union.tables.iter().for_each(|t| tabular_names(t, out)),
         Source::Paren(inner) => tabular_names(inner, out),
         Source::Call { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
-        Source::Datatable { .. } | Source::Print { .. } | Source::Range { .. } => {}
+        Source::Search { tables, .. } if tables.is_empty() => out.push("*".into()),
+        Source::Search { tables, .. } => tables.iter().for_each(|t| out.push(t.name.clone())),
+        Source::Datatable { .. }
+        | Source::Print { .. }
+        | Source::Range { .. }
+        | Source::External { .. } => {}
     }
     for op in &t.ops {
         match &op.kind {
@@ -157,6 +183,9 @@ fn tabular_names(t: &Tabular, out: &mut Vec<String>) {
                 cols.iter().for_each(|c| expr_names(&c.expr, out))
             }
             OperatorKind::Invoke { args, .. } => args.iter().for_each(|a| expr_names(a, out)),
+            OperatorKind::Fork(prongs) => prongs.iter().for_each(|(_, p)| tabular_names(p, out)),
+            OperatorKind::Facet { with: Some(w), .. } => tabular_names(w, out),
+            OperatorKind::MvApply { sub, .. } => tabular_names(sub, out),
             _ => {}
         }
     }
@@ -170,7 +199,19 @@ impl<'a> Planner<'a> {
             now_micros: Utc::now().timestamp_micros(),
             options: QueryOptions::default(),
             parameters: HashMap::new(),
+            host: None,
         }
+    }
+
+    pub fn with_host(mut self, host: std::sync::Arc<dyn Host>) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    pub(crate) fn host(&self, span: Span) -> Result<&dyn Host> {
+        self.host.as_deref().ok_or_else(|| {
+            KqlError::semantic("this operator needs the engine while planning", span)
+        })
     }
 
     /// Starts from the request's options (client request properties); `set` statements
@@ -219,7 +260,7 @@ impl<'a> Planner<'a> {
                             .insert(p.name.name.clone(), Binding::Scalar(value));
                     }
                 }
-                Statement::Tabular(t) => results.push(self.result_set(t)?),
+                Statement::Tabular(t) => results.extend(self.result_sets(t)?),
             }
         }
         if results.is_empty() {
@@ -299,6 +340,94 @@ impl<'a> Planner<'a> {
         )
     }
 
+    /// A top-level tabular statement: one result, or one per prong of a final `fork`
+    /// or per column of a final `facet`.
+    fn result_sets(&mut self, t: &Tabular) -> Result<Vec<ResultSet>> {
+        let Some(last) = t.ops.last() else {
+            return Ok(vec![self.result_set(t)?]);
+        };
+        let prongs: Vec<(Option<String>, Tabular)> = match &last.kind {
+            OperatorKind::Fork(prongs) => prongs
+                .iter()
+                .map(|(n, p)| (n.as_ref().map(|n| n.name.clone()), p.clone()))
+                .collect(),
+            OperatorKind::Facet { columns, with } => {
+                let mut out = vec![];
+                for c in columns {
+                    let e = crate::ast::Expr {
+                        kind: crate::ast::ExprKind::Column(c.name.clone()),
+                        span: c.span,
+                    };
+                    let count = crate::ast::Expr {
+                        kind: crate::ast::ExprKind::Call {
+                            name: crate::ast::Ident {
+                                name: "count".into(),
+                                span: c.span,
+                            },
+                            args: vec![],
+                        },
+                        span: c.span,
+                    };
+                    let op = crate::ast::Operator {
+                        kind: OperatorKind::Summarize {
+                            aggregates: vec![crate::ast::NamedExpr {
+                                name: None,
+                                expr: count,
+                                names: vec![],
+                            }],
+                            by: vec![crate::ast::NamedExpr {
+                                name: None,
+                                expr: e,
+                                names: vec![],
+                            }],
+                        },
+                        span: c.span,
+                    };
+                    out.push((
+                        Some(c.name.clone()),
+                        Tabular {
+                            source: t.source.clone(),
+                            ops: vec![op],
+                            span: c.span,
+                        },
+                    ));
+                }
+                out.extend(with.iter().map(|w| (None, w.clone())));
+                out
+            }
+            _ => return Ok(vec![self.result_set(t)?]),
+        };
+        let head = Tabular {
+            source: t.source.clone(),
+            ops: t.ops[..t.ops.len() - 1].to_vec(),
+            span: t.span,
+        };
+        let input = self.tabular(&head)?;
+        let mut sets = vec![];
+        for (name, prong) in prongs {
+            let mut plan = input.clone();
+            for op in &prong.ops {
+                plan = self.operator(plan, op)?;
+            }
+            let named = prong.ops.iter().rev().find_map(|o| match &o.kind {
+                OperatorKind::As(n) => Some(n.name.clone()),
+                _ => None,
+            });
+            let visualization = match prong.ops.last().map(|o| &o.kind) {
+                Some(OperatorKind::Render { kind, properties }) => {
+                    Some(render::visualization(kind, properties)?)
+                }
+                _ => None,
+            };
+            sets.push(ResultSet {
+                plan,
+                name: named.or(name),
+                visualization,
+            });
+        }
+        Ok(sets)
+    }
+
     /// A top-level tabular statement: its last `as` names the result and a final
     /// `render` describes its chart.
     fn result_set(&mut self, t: &Tabular) -> Result<ResultSet> {
@@ -375,6 +504,18 @@ impl<'a> Planner<'a> {
                 step,
                 span,
             } => self.range(name, from, to, step, *span),
+            Source::External {
+                columns,
+                uris,
+                props,
+                span,
+            } => self.external(columns, uris, props, *span),
+            Source::Search {
+                tables,
+                pred,
+                project,
+                span,
+            } => self.search_source(tables, pred, project.as_deref(), *span),
             Source::Call { name, args } => {
                 match self.call_function(name, args, &DFSchema::empty(), None)? {
                     Binding::Tabular(p) => Ok(p),
@@ -396,6 +537,7 @@ impl<'a> Planner<'a> {
             now_micros: self.now_micros,
             options: self.options.clone(),
             parameters: self.parameters.clone(),
+            host: self.host.clone(),
         }
     }
 

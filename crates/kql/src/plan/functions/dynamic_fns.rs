@@ -10,12 +10,16 @@ use super::value::V;
 
 pub static DEFS: &[Def] = &[
     // Sketches made by the hll() and tdigest() aggregates.
-    Def::new("dcount_hll", 1, 1, t_long, |a| {
-        match super::sketch::Hll::from_json(&a[0].json()) {
+    Def::new(
+        "dcount_hll",
+        1,
+        1,
+        t_long,
+        |a| match super::sketch::Hll::from_json(&a[0].json()) {
             Some(h) => V::Long(h.estimate()),
             None => V::Null,
-        }
-    }),
+        },
+    ),
     Def::new("percentile_tdigest", 2, 2, t_real, |a| {
         match a[1].f64().filter(|p| (0.0..=100.0).contains(p)) {
             Some(p) => super::sketch::digest_percentile(&a[0].json(), p)

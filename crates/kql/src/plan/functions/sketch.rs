@@ -15,7 +15,9 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 use datafusion_functions_aggregate_common::tdigest::{Centroid, TDigest};
 use serde_json::{json, Map, Value as Json};
 
@@ -344,8 +346,7 @@ impl Values {
         match a.data_type() {
             DataType::Float64 => {
                 let p = a.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-                self.raw
-                    .extend(p.iter().flatten().filter(|x| !x.is_nan()));
+                self.raw.extend(p.iter().flatten().filter(|x| !x.is_nan()));
             }
             _ => {
                 for i in 0..a.len() {
@@ -366,7 +367,10 @@ impl Values {
 
     fn fold(&mut self) {
         let raw = std::mem::take(&mut self.raw);
-        let d = self.digest.take().unwrap_or_else(|| TDigest::new(DIGEST_SIZE));
+        let d = self
+            .digest
+            .take()
+            .unwrap_or_else(|| TDigest::new(DIGEST_SIZE));
         self.digest = Some(d.merge_unsorted_f64(raw));
     }
 

@@ -7,10 +7,12 @@ mod join;
 mod make_series;
 pub(crate) mod misc;
 mod mv_expand;
+mod nested;
 mod parse;
+mod plugins;
 mod project;
 mod project_more;
-mod sort;
+pub(crate) mod sort;
 mod source;
 mod summarize;
 pub(crate) mod union;
@@ -79,6 +81,32 @@ impl Planner<'_> {
                 self.top_hitters(plan, count, of, by.as_ref(), op.span)
             }
             OperatorKind::Search(pred) => self.search(plan, pred, op.span),
+            OperatorKind::Evaluate { name, args } => self.evaluate(plan, name, args, op.span),
+            OperatorKind::ParseKv {
+                expr,
+                columns,
+                props,
+            } => self.parse_kv(plan, expr, columns, props, op.span),
+            OperatorKind::TopNested(levels) => self.top_nested(plan, levels, op.span),
+            OperatorKind::MvApply {
+                items,
+                item_index,
+                limit,
+                sub,
+            } => self.mv_apply(
+                plan,
+                items,
+                item_index.as_ref(),
+                limit.as_ref(),
+                sub,
+                op.span,
+            ),
+            OperatorKind::Fork(_) | OperatorKind::Facet { .. } => {
+                Err(crate::error::KqlError::semantic(
+                    "fork and facet must be the last operator of a query",
+                    op.span,
+                ))
+            }
             OperatorKind::Invoke { name, args } => self.invoke(plan, name, args),
             OperatorKind::Extend(cols) => self.extend(plan, cols, op.span),
             OperatorKind::Summarize { aggregates, by } => {

@@ -8,7 +8,7 @@ use crate::lexer::Span;
 use crate::plan::{builder, df, Planner};
 
 impl Planner<'_> {
-    fn sort_exprs(&self, plan: &LogicalPlan, keys: &[SortKey]) -> Result<Vec<SortExpr>> {
+    pub(crate) fn sort_exprs(&self, plan: &LogicalPlan, keys: &[SortKey]) -> Result<Vec<SortExpr>> {
         keys.iter()
             .map(|k| {
                 Ok(self
@@ -60,7 +60,7 @@ impl Planner<'_> {
     }
 }
 
-fn row_count(e: &Expr) -> Result<usize> {
+pub(crate) fn row_count(e: &Expr) -> Result<usize> {
     match &e.kind {
         ExprKind::Literal(Literal::Long(n)) if *n >= 0 => Ok(*n as usize),
         ExprKind::Literal(Literal::Int(n)) if *n >= 0 => Ok(*n as usize),
