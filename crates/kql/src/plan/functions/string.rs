@@ -26,26 +26,67 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
         DataType::Boolean,
         Volatility::Immutable,
         Arc::new(move |args: &[ColumnarValue]| {
-            let arrays = ColumnarValue::values_to_arrays(args)?;
-            let (hay, needle) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
-            let out: BooleanArray = (0..hay.len())
-                .map(|i| {
-                    let h = if hay.is_null(i) { "" } else { hay.value(i) };
-                    let n = if needle.is_null(i) {
-                        ""
-                    } else {
-                        needle.value(i)
-                    };
-                    Some(if case_sensitive {
-                        test(h, n)
-                    } else {
-                        test(&h.to_lowercase(), &n.to_lowercase())
-                    })
-                })
-                .collect();
+            // A constant needle (the usual case) is lowered once; lowered hays reuse
+            // one buffer, so no row allocates.
+            let needle_scalar = match &args[1] {
+                ColumnarValue::Scalar(v) => Some(match v {
+                    datafusion::common::ScalarValue::Utf8(Some(s))
+                    | datafusion::common::ScalarValue::LargeUtf8(Some(s))
+                    | datafusion::common::ScalarValue::Utf8View(Some(s)) => s.clone(),
+                    _ => String::new(),
+                }),
+                _ => None,
+            };
+            let rows = match (&args[0], &args[1]) {
+                (ColumnarValue::Array(a), _) | (_, ColumnarValue::Array(a)) => a.len(),
+                _ => 1,
+            };
+            let hay = args[0].to_array(rows)?;
+            let hay = hay.as_string::<i32>();
+            let (mut hbuf, mut nbuf) = (String::new(), String::new());
+            let out: BooleanArray = match needle_scalar {
+                Some(n) => {
+                    let n = if case_sensitive { n } else { lowered(&n, &mut nbuf).to_string() };
+                    (0..hay.len())
+                        .map(|i| {
+                            let h = if hay.is_null(i) { "" } else { hay.value(i) };
+                            let h = if case_sensitive { h } else { lowered(h, &mut hbuf) };
+                            Some(test(h, &n))
+                        })
+                        .collect()
+                }
+                None => {
+                    let needle = args[1].to_array(rows)?;
+                    let needle = needle.as_string::<i32>();
+                    (0..hay.len())
+                        .map(|i| {
+                            let h = if hay.is_null(i) { "" } else { hay.value(i) };
+                            let n = if needle.is_null(i) { "" } else { needle.value(i) };
+                            Some(if case_sensitive {
+                                test(h, n)
+                            } else {
+                                let h = lowered(h, &mut hbuf);
+                                test(h, lowered(n, &mut nbuf))
+                            })
+                        })
+                        .collect()
+                }
+            };
             Ok(ColumnarValue::Array(Arc::new(out)))
         }),
     )
+}
+
+/// `s` in lower case, written into `buf` (no allocation once `buf` is big enough).
+fn lowered<'a>(s: &str, buf: &'a mut String) -> &'a str {
+    buf.clear();
+    if s.is_ascii() {
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.extend(s.chars().flat_map(char::to_lowercase));
+    }
+    buf.as_str()
 }
 
 fn is_term_char(c: char) -> bool {
