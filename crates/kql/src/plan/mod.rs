@@ -38,6 +38,9 @@ pub struct QueryOptions {
     pub no_truncation: bool,
     pub max_records: usize,
     pub max_bytes: usize,
+    /// `set query_bin_auto_size=...; set query_bin_auto_at=...;` for `bin_auto()`.
+    pub bin_auto_size: Option<Literal>,
+    pub bin_auto_at: Option<Literal>,
 }
 
 impl Default for QueryOptions {
@@ -46,6 +49,8 @@ impl Default for QueryOptions {
             no_truncation: false,
             max_records: DEFAULT_MAX_RECORDS,
             max_bytes: DEFAULT_MAX_BYTES,
+            bin_auto_size: None,
+            bin_auto_at: None,
         }
     }
 }
@@ -208,6 +213,10 @@ impl<'a> Planner<'a> {
         self
     }
 
+    pub(crate) fn options(&self) -> &QueryOptions {
+        &self.options
+    }
+
     pub(crate) fn host(&self, span: Span) -> Result<&dyn Host> {
         self.host.as_deref().ok_or_else(|| {
             KqlError::semantic("this operator needs the engine while planning", span)
@@ -297,6 +306,8 @@ impl<'a> Planner<'a> {
                     ))
                 }
             },
+            "query_bin_auto_size" => self.options.bin_auto_size = value.cloned(),
+            "query_bin_auto_at" => self.options.bin_auto_at = value.cloned(),
             // Other client request properties are accepted and have no effect here.
             _ => {}
         }

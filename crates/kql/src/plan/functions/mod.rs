@@ -259,6 +259,33 @@ pub(crate) fn call(
             c.otherwise(arg(args.len() - 1)?.0)
                 .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
         }
+        "bin_auto" => {
+            arity(1..=1)?;
+            let o = p.options();
+            let Some(size) = o.bin_auto_size.clone() else {
+                return Err(KqlError::semantic(
+                    "bin_auto() needs 'set query_bin_auto_size = <size>;' before the query",
+                    span,
+                ));
+            };
+            let lit_expr = |l: Literal| Expr {
+                kind: ExprKind::Literal(l),
+                span,
+            };
+            let mut call_args = vec![args[0].clone(), lit_expr(size)];
+            let f = match o.bin_auto_at.clone() {
+                Some(at) => {
+                    call_args.push(lit_expr(at));
+                    "bin_at"
+                }
+                None => "bin",
+            };
+            let name = Ident {
+                name: f.into(),
+                span: name.span,
+            };
+            return call(p, &name, &call_args, schema, span);
+        }
         "bin_at" => {
             arity(3..=3)?;
             let (x, t) = arg(0)?;
@@ -415,6 +442,7 @@ const KNOWN: &[&str] = &[
     "round",
     "case",
     "bin_at",
+    "bin_auto",
     "gettype",
     "row_number",
     "prev",

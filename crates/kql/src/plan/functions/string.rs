@@ -46,11 +46,19 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
             let (mut hbuf, mut nbuf) = (String::new(), String::new());
             let out: BooleanArray = match needle_scalar {
                 Some(n) => {
-                    let n = if case_sensitive { n } else { lowered(&n, &mut nbuf).to_string() };
+                    let n = if case_sensitive {
+                        n
+                    } else {
+                        lowered(&n, &mut nbuf).to_string()
+                    };
                     (0..hay.len())
                         .map(|i| {
                             let h = if hay.is_null(i) { "" } else { hay.value(i) };
-                            let h = if case_sensitive { h } else { lowered(h, &mut hbuf) };
+                            let h = if case_sensitive {
+                                h
+                            } else {
+                                lowered(h, &mut hbuf)
+                            };
                             Some(test(h, &n))
                         })
                         .collect()
@@ -61,7 +69,11 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
                     (0..hay.len())
                         .map(|i| {
                             let h = if hay.is_null(i) { "" } else { hay.value(i) };
-                            let n = if needle.is_null(i) { "" } else { needle.value(i) };
+                            let n = if needle.is_null(i) {
+                                ""
+                            } else {
+                                needle.value(i)
+                            };
                             Some(if case_sensitive {
                                 test(h, n)
                             } else {
