@@ -159,7 +159,12 @@ impl Planner<'_> {
         )?;
         let expanded = self.mv_expand(numbered.clone(), items, item_index, limit, false, span)?;
         let mut applied = expanded;
+        // `sort by x | take n` inside takes the first n in that order.
+        let mut order: Vec<crate::ast::SortKey> = vec![];
         for op in &sub.ops {
+            if let OperatorKind::Sort(keys) = &op.kind {
+                order = keys.clone();
+            }
             let kind = with_row(&op.kind, span)?;
             let op = crate::ast::Operator {
                 kind,
@@ -192,8 +197,10 @@ impl Planner<'_> {
                 }
                 OperatorKind::Take(count) => {
                     let n = row_count(count)? as i64;
+                    let keys = self.sort_exprs(&applied, &order)?;
                     let rank = row_number()
                         .partition_by(vec![column(ROW)])
+                        .order_by(keys)
                         .build()
                         .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
                         .alias(RANK);
