@@ -137,6 +137,9 @@ pub struct KustoConfig {
     pub ingest_storage: String,
     /// How often the ingestion queue is polled when it was empty.
     pub ingest_poll_ms: u64,
+    /// Memory for the hot cache: tables' sealed rows kept decoded so queries skip the
+    /// Parquet files (0 turns it off). A table that does not fit is read from disk.
+    pub query_cache_mb: u64,
 }
 
 impl Default for KustoConfig {
@@ -147,6 +150,7 @@ impl Default for KustoConfig {
             streaming_ingest_max_bytes: 4 * 1024 * 1024,
             ingest_storage: String::new(),
             ingest_poll_ms: 1000,
+            query_cache_mb: 4096,
         }
     }
 }

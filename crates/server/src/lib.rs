@@ -83,6 +83,7 @@ impl Server {
             .expect("recovery task")?;
         ns.ensure(&config.hubs)?;
         let ns = Arc::new(ns);
+        eddy_explorer::table::cache::set_limit_bytes(config.kusto.query_cache_mb << 20);
         let explorer = eddy_explorer::Explorer::open(&config.data_dir).await?;
         let settings = eddy_connect::Settings {
             max_buffer_bytes: config.connections.max_buffer_mb.max(1) * 1024 * 1024,

@@ -10,6 +10,7 @@
 //! Queries take the Delta provider and the hot batches under one lock, and a seal swaps
 //! both under the same lock, so a query never sees a row twice or misses one.
 
+pub mod cache;
 pub mod delta;
 mod extents;
 mod retention;
@@ -64,7 +65,18 @@ struct State {
     pending_bytes: u64,
     first_pending: Option<Instant>,
     commits_since_open: u32,
+    /// Sealed rows decoded in memory (see `cache.rs`); None until a query loads it.
+    cache: Option<cache::Cached>,
+    /// The cache did not fit the memory budget: read the files instead.
+    cache_refused: bool,
 }
+
+/// A provider, hot batches and cached parts taken under one lock.
+type HotState = (
+    Arc<dyn TableProvider>,
+    Vec<RecordBatch>,
+    Option<Vec<Arc<cache::Part>>>,
+);
 
 /// What a seal did.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +138,8 @@ impl Table {
                 pending_items,
                 pending_bytes,
                 commits_since_open: 0,
+                cache: None,
+                cache_refused: false,
             }),
             seal_lock: Mutex::new(()),
         })
@@ -266,6 +280,16 @@ impl Table {
         let version = table.version().map(|v| v as i64).unwrap_or(0);
         st.delta = table;
         st.provider = provider;
+        if let Some(c) = st.cache.as_mut() {
+            let mut fits = true;
+            for b in &batches {
+                fits = fits && c.push(&delta::to_query(b, &columns)?);
+            }
+            if !fits {
+                st.cache = None;
+                st.cache_refused = true;
+            }
+        }
         st.hot.retain(|(s, _)| *s > upto);
         st.hot_sources.retain(|(s, _)| *s > upto);
         st.committed_sources.extend(sources);
@@ -298,6 +322,8 @@ impl Table {
         .await?;
         st.provider = table.table_provider().await?;
         st.delta = table;
+        st.cache = None;
+        st.cache_refused = false;
         st.hot.clear();
         st.hot_sources.clear();
         st.wal.clear()?;
@@ -324,6 +350,7 @@ impl Table {
             .map_err(ExplorerError::delta(&self.name))?;
         st.provider = table.table_provider().await?;
         st.delta = table;
+        st.cache = None;
         let mut cols = self.columns.write().expect("columns lock");
         cols.extend(added.iter().cloned());
         for (_, b) in st.hot.iter_mut() {
@@ -332,18 +359,97 @@ impl Table {
         Ok(())
     }
 
-    /// A plan reading sealed and hot rows, in the query-side types.
+    /// A plan reading sealed and hot rows, in the query-side types: sealed rows from
+    /// the hot cache when it holds them, else from the Delta files.
     pub async fn plan(&self) -> Result<LogicalPlan> {
         let columns = self.columns();
-        let (provider, hot) = {
-            let st = self.state.lock().await;
-            (
-                st.provider.clone(),
-                st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
-            )
+        let (provider, hot, cached) = match self.cached_state().await? {
+            Some(s) => s,
+            None => {
+                let st = self.state.lock().await;
+                (
+                    st.provider.clone(),
+                    st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
+                    None,
+                )
+            }
         };
         let schema = arrow_schema(&columns);
         let reference = TableReference::bare(self.name.clone());
+        let mut plan = match cached {
+            Some(parts) => {
+                let table = cache::CachedTable::new(schema.clone(), parts);
+                LogicalPlanBuilder::scan(
+                    reference.clone(),
+                    provider_as_source(Arc::new(table)),
+                    None,
+                )?
+            }
+            None => self.delta_scan(provider, &reference, &schema)?,
+        };
+        if !hot.is_empty() {
+            // Reshaping is Arc clones when schemas match; it covers a concurrent add_columns.
+            let hot: Vec<RecordBatch> = hot
+                .iter()
+                .map(|b| delta::to_query(b, &columns))
+                .collect::<Result<_>>()?;
+            let mem = MemTable::try_new(schema, vec![hot])?;
+            let hot_plan =
+                LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(mem)), None)?
+                    .build()?;
+            plan = plan.union(hot_plan)?;
+        }
+        Ok(plan.build()?)
+    }
+
+    /// The hot cache's parts with the hot rows and provider of the same moment, loading
+    /// the cache first if needed; None when the table is not cached.
+    async fn cached_state(&self) -> Result<Option<HotState>> {
+        let snapshot = |st: &State| {
+            st.cache.as_ref().map(|c| {
+                (
+                    st.provider.clone(),
+                    st.hot.iter().map(|(_, b)| b.clone()).collect::<Vec<_>>(),
+                    Some(c.parts.clone()),
+                )
+            })
+        };
+        let (delta, version) = {
+            let st = self.state.lock().await;
+            if let Some(s) = snapshot(&st) {
+                return Ok(Some(s));
+            }
+            if st.cache_refused || !cache::enabled() {
+                return Ok(None);
+            }
+            (st.delta.clone(), st.delta.version())
+        };
+        let (root, name, columns) = (self.path.clone(), self.name.clone(), self.columns());
+        let loaded = tokio::task::spawn_blocking(move || {
+            cache::Cached::load(&root, &delta, &name, &columns)
+        })
+        .await
+        .map_err(|e| ExplorerError::Execution(format!("cache load: {e}")))??;
+        let mut st = self.state.lock().await;
+        if st.cache.is_none() && st.delta.version() == version {
+            match loaded {
+                Some(c) => st.cache = Some(c),
+                None => {
+                    tracing::info!(db = %self.db, table = %self.name, "the table does not fit the query cache; reading its files");
+                    st.cache_refused = true;
+                }
+            }
+        }
+        Ok(snapshot(&st))
+    }
+
+    /// A scan of the Delta files, converted to the query-side types.
+    fn delta_scan(
+        &self,
+        provider: Arc<dyn TableProvider>,
+        reference: &TableReference,
+        schema: &datafusion::arrow::datatypes::SchemaRef,
+    ) -> Result<LogicalPlanBuilder> {
         let scan = LogicalPlanBuilder::scan(reference.clone(), provider_as_source(provider), None)?;
         let scanned = scan.schema().clone();
         let mut exprs: Vec<Expr> = vec![];
@@ -371,20 +477,7 @@ impl Table {
                 .then(|| datafusion::common::metadata::FieldMetadata::from(f.as_ref()));
             exprs.push(converted.alias_with_metadata(f.name(), metadata));
         }
-        let mut plan = scan.project(exprs)?;
-        if !hot.is_empty() {
-            // Reshaping is Arc clones when schemas match; it covers a concurrent add_columns.
-            let hot: Vec<RecordBatch> = hot
-                .iter()
-                .map(|b| delta::to_query(b, &columns))
-                .collect::<Result<_>>()?;
-            let mem = MemTable::try_new(schema, vec![hot])?;
-            let hot_plan =
-                LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(mem)), None)?
-                    .build()?;
-            plan = plan.union(hot_plan)?;
-        }
-        Ok(plan.build()?)
+        Ok(scan.project(exprs)?)
     }
 
     /// The sealed files, Kusto's "extents".

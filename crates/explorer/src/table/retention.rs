@@ -59,6 +59,7 @@ impl Table {
         let mut st = self.state.lock().await;
         st.provider = reopened.table_provider().await?;
         st.delta = reopened;
+        st.cache = None;
         tracing::info!(db = %self.db, table = %self.name, files = n, "retention removed expired extents");
         Ok(n)
     }

@@ -1,5 +1,6 @@
 //! Integration tests of the explorer: KQL logic files, ingestion formats, restarts.
 
+mod cache;
 mod events;
 mod ingest;
 mod restart;
