@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Decimal128Array, DurationMicrosecondArray, Float64Array, Int32Array,
-    Int64Array, StringArray, TimestampMicrosecondArray,
+    Int64Array, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::DataType;
 use eddy_kql::plan::parse_decimal;
@@ -175,19 +175,24 @@ pub fn column(ty: KustoType, cells: &[Option<Value>]) -> Converted {
             Arc::new(arr)
         }
         // Kusto strings have no null: a missing value is the empty string.
-        KustoType::String => Arc::new(
-            cells
+        KustoType::String => {
+            let bytes: usize = cells
                 .iter()
-                .map(|v| {
-                    Some(
-                        v.as_ref()
-                            .filter(|x| !x.is_null())
-                            .map(to_text)
-                            .unwrap_or_default(),
-                    )
+                .map(|v| match v {
+                    Some(Value::String(s)) => s.len(),
+                    _ => 8,
                 })
-                .collect::<StringArray>(),
-        ),
+                .sum();
+            let mut b = StringBuilder::with_capacity(cells.len(), bytes);
+            for v in cells {
+                match v {
+                    Some(Value::String(s)) => b.append_value(s),
+                    None | Some(Value::Null) => b.append_value(""),
+                    Some(other) => b.append_value(other.to_string()),
+                }
+            }
+            Arc::new(b.finish())
+        }
         KustoType::DateTime => Arc::new(
             cells
                 .iter()

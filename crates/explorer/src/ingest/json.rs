@@ -97,3 +97,94 @@ fn push_object(
         });
     }
 }
+
+/// Values of top-level `keys` in each line: the fast path for mappings that only read
+/// below top-level keys. A line that is not one JSON object gets the same failure as in
+/// [`lines`].
+pub fn lines_fields(text: &str, first_line: u64, keys: &[&str]) -> FieldRecords {
+    let mut records = vec![];
+    let mut failures = vec![];
+    for (i, line) in text.lines().enumerate() {
+        let line_no = first_line + i as u64;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match object_fields(line, keys) {
+            Some(fields) => records.push((line_no, fields)),
+            None => {
+                let (mut r, f) = lines(line, line_no);
+                failures.extend(f);
+                // Not expected (the object parsed slowly but not quickly); keep it anyway.
+                for (n, v) in r.drain(..) {
+                    let fields = keys.iter().map(|k| v.get(*k).cloned()).collect::<Vec<_>>();
+                    records.push((n, fields));
+                }
+            }
+        }
+    }
+    (records, failures)
+}
+
+pub type FieldRecords = (Vec<(u64, Vec<Option<Value>>)>, Vec<RecordFailure>);
+
+/// The values of `keys` in `line` if it is exactly one JSON object (the last of a
+/// repeated key wins, as when parsing to a map).
+fn object_fields(line: &str, keys: &[&str]) -> Option<Vec<Option<Value>>> {
+    use serde::de::Deserializer as _;
+    let mut out = vec![None; keys.len()];
+    let mut de = serde_json::Deserializer::from_str(line);
+    de.deserialize_map(Fields {
+        keys,
+        out: &mut out,
+    })
+    .ok()?;
+    de.end().ok()?;
+    Some(out)
+}
+
+struct Fields<'a> {
+    keys: &'a [&'a str],
+    out: &'a mut Vec<Option<Value>>,
+}
+
+impl<'de> serde::de::Visitor<'de> for Fields<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            match self.keys.iter().position(|x| *x == k) {
+                Some(i) => self.out[i] = Some(map.next_value::<Value>()?),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}

@@ -7,6 +7,7 @@ mod avro;
 pub mod convert;
 mod csv;
 pub mod events;
+mod fields;
 mod json;
 pub mod mapping;
 mod parquet;
@@ -221,12 +222,26 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     } else {
         line_chunks(data, threads)
     };
+    let plan = fields::FieldPlan::new(req);
     let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
         let text = String::from_utf8_lossy(bytes);
-        let (records, failures) = json::lines(&text, first_line);
         let skip = (i == 0 && req.ignore_first_record) as usize;
-        let records = records.into_iter().skip(skip).collect();
-        json_records(req, records, failures, "line", bytes.len() as u64)
+        let Some(plan) = &plan else {
+            let (records, failures) = json::lines(&text, first_line);
+            let records = records.into_iter().skip(skip).collect();
+            return json_records(req, records, failures, "line", bytes.len() as u64);
+        };
+        let keys: Vec<&str> = plan.keys.iter().map(String::as_str).collect();
+        let (records, failures) = json::lines_fields(&text, first_line, &keys);
+        let records: Vec<_> = records.into_iter().skip(skip).collect();
+        let numbers: Vec<u64> = records.iter().map(|(n, _)| *n).collect();
+        finish(
+            req,
+            plan.rows(req, records),
+            &|r| format!("line {}", numbers[r]),
+            failures,
+            bytes.len() as u64,
+        )
     };
     if chunks.len() == 1 {
         return parse_chunk(0, 1, data);
@@ -301,7 +316,7 @@ fn json_records(
     )
 }
 
-type Row = Vec<Option<Value>>;
+pub(crate) type Row = Vec<Option<Value>>;
 
 fn single_column_row(req: &Request<'_>, text: &str) -> Row {
     let mut row = vec![None; req.columns.len()];
@@ -312,7 +327,12 @@ fn single_column_row(req: &Request<'_>, text: &str) -> Row {
 }
 
 /// Applies a mapping transform to a value.
-fn transform(t: Transform, v: Option<Value>, req: &Request<'_>, line: u64) -> Option<Value> {
+pub(crate) fn transform(
+    t: Transform,
+    v: Option<Value>,
+    req: &Request<'_>,
+    line: u64,
+) -> Option<Value> {
     let unix = |v: &Value, per_second: f64| -> Option<Value> {
         let n = convert::to_f64(v)?;
         Some(Value::String(format_datetime(
