@@ -11,7 +11,7 @@ use crate::ast::{Expr, ExprKind, Ident};
 use crate::error::{KqlError, Result};
 use crate::lexer::Span;
 use crate::plan::expr::type_of;
-use crate::plan::functions::sketch;
+use crate::plan::functions::{arg_extreme, sketch};
 use crate::plan::naming;
 use crate::plan::Planner;
 
@@ -325,7 +325,6 @@ pub(crate) fn lower(
             }
             let by = arg(0)?;
             let descending = f == "arg_max";
-            let order = vec![by.clone().sort(!descending, false)];
             let first_name = match &args[0].kind {
                 ExprKind::Column(c) => c.clone(),
                 _ => naming::aggregate_name(if descending { "max" } else { "min" }, &args[..1]),
@@ -354,7 +353,8 @@ pub(crate) fn lower(
                     }
                 };
                 for (x, n) in cols {
-                    outs.push(AggOutput::shown(agg::first_value(x, order.clone()), n));
+                    let pick = arg_extreme::udaf(descending).call(vec![by.clone(), x]);
+                    outs.push(AggOutput::shown(pick, n));
                 }
             }
             Ok(outs)

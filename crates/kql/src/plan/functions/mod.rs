@@ -3,6 +3,7 @@
 //! a new family, plus a case in `tests/kql/functions_*.test`.
 
 pub mod aggregate;
+mod arg_extreme;
 pub mod convert;
 pub mod datetime;
 mod datetime_fns;

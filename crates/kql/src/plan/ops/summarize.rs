@@ -51,6 +51,11 @@ impl Planner<'_> {
                     for out in
                         aggregate::lower(self, name, args, &schema, alias, &key_names, a.expr.span)?
                     {
+                        let mut out = out;
+                        if alias.is_none() && out.role != Role::Hidden {
+                            // `arg_max(t, v), arg_min(t, v)`: the second `t` is `t1`.
+                            out.name = unique_name(&out.name, &key_names, &finals);
+                        }
                         match out.role {
                             Role::Shown => {
                                 agg_exprs.push(out.expr.alias(out.name.clone()));
@@ -146,6 +151,18 @@ impl Planner<'_> {
             span,
         )
     }
+}
+
+/// `name`, or `name1`, `name2`, ... when a key or an earlier output has it.
+fn unique_name(name: &str, keys: &[String], finals: &[(String, Final)]) -> String {
+    let taken = |n: &str| keys.iter().any(|k| k == n) || finals.iter().any(|(f, _)| f == n);
+    if !taken(name) {
+        return name.to_string();
+    }
+    (1..)
+        .map(|i| format!("{name}{i}"))
+        .find(|n| !taken(n))
+        .expect("a free name")
 }
 
 enum Final {
