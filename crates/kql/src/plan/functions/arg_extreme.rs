@@ -335,12 +335,11 @@ impl Accumulator for Single {
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        Ok(self
-            .groups
+        self.groups
             .values
             .first()
             .cloned()
-            .map_or_else(|| ScalarValue::try_from(&self.groups.value_type), Ok)?)
+            .map_or_else(|| ScalarValue::try_from(&self.groups.value_type), Ok)
     }
 
     fn size(&self) -> usize {
