@@ -299,9 +299,10 @@ impl Stats<'_> {
         let values: Vec<ScalarValue> = self
             .parts
             .iter()
-            .map(|p| match &p.stats[i] {
-                Some((lo, hi)) => Some(if max { hi.clone() } else { lo.clone() }),
-                None => None,
+            .map(|p| {
+                p.stats[i]
+                    .as_ref()
+                    .map(|(lo, hi)| if max { hi.clone() } else { lo.clone() })
             })
             .collect::<Option<_>>()?;
         ScalarValue::iter_to_array(values).ok()
