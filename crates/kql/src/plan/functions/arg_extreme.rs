@@ -174,23 +174,124 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// The values of the groups: integers, times and reals unboxed (time-ordered data
+/// improves a group's best on nearly every row), anything else as scalars.
+#[derive(Debug)]
+enum Slots {
+    /// int, long, datetime (µs), timespan (µs).
+    Int(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+    Other(Vec<ScalarValue>),
+}
+
+impl Slots {
+    fn new(ty: &DataType) -> Slots {
+        match ty {
+            DataType::Int32
+            | DataType::Int64
+            | DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _)
+            | DataType::Duration(datafusion::arrow::datatypes::TimeUnit::Microsecond) => {
+                Slots::Int(vec![])
+            }
+            DataType::Float64 => Slots::Real(vec![]),
+            _ => Slots::Other(vec![]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Slots::Int(v) => v.len(),
+            Slots::Real(v) => v.len(),
+            Slots::Other(v) => v.len(),
+        }
+    }
+
+    fn resize(&mut self, n: usize, ty: &DataType) -> DfResult<()> {
+        match self {
+            Slots::Int(v) => v.resize(n, None),
+            Slots::Real(v) => v.resize(n, None),
+            Slots::Other(v) => v.resize(n, ScalarValue::try_from(ty)?),
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, g: usize, x: &ArrayRef, row: usize) -> DfResult<()> {
+        let valid = x.is_valid(row);
+        match self {
+            Slots::Int(v) => {
+                v[g] = valid.then(|| match x.data_type() {
+                    DataType::Int32 => x.as_primitive::<Int32Type>().value(row) as i64,
+                    DataType::Int64 => x.as_primitive::<Int64Type>().value(row),
+                    DataType::Timestamp(..) => {
+                        x.as_primitive::<TimestampMicrosecondType>().value(row)
+                    }
+                    _ => x.as_primitive::<DurationMicrosecondType>().value(row),
+                })
+            }
+            Slots::Real(v) => v[g] = valid.then(|| x.as_primitive::<Float64Type>().value(row)),
+            Slots::Other(v) => v[g] = ScalarValue::try_from_array(x, row)?,
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, emit_to: EmitTo) -> Slots {
+        match self {
+            Slots::Int(v) => Slots::Int(emit_to.take_needed(v)),
+            Slots::Real(v) => Slots::Real(emit_to.take_needed(v)),
+            Slots::Other(v) => Slots::Other(emit_to.take_needed(v)),
+        }
+    }
+
+    fn into_array(self, ty: &DataType) -> DfResult<ArrayRef> {
+        use datafusion::arrow::array::{
+            DurationMicrosecondArray, Float64Array, Int32Array, Int64Array,
+            TimestampMicrosecondArray,
+        };
+        Ok(match self {
+            Slots::Int(v) => match ty {
+                DataType::Int32 => Arc::new(
+                    v.into_iter()
+                        .map(|x| x.map(|x| x as i32))
+                        .collect::<Int32Array>(),
+                ),
+                DataType::Timestamp(_, tz) => {
+                    Arc::new(TimestampMicrosecondArray::from(v).with_timezone_opt(tz.clone()))
+                }
+                DataType::Duration(_) => Arc::new(DurationMicrosecondArray::from(v)),
+                _ => Arc::new(Int64Array::from(v)),
+            },
+            Slots::Real(v) => Arc::new(Float64Array::from(v)),
+            Slots::Other(v) if v.is_empty() => datafusion::arrow::array::new_empty_array(ty),
+            Slots::Other(v) => ScalarValue::iter_to_array(v)?,
+        })
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Slots::Int(v) => v.capacity() * 16,
+            Slots::Real(v) => v.capacity() * 16,
+            Slots::Other(v) => v.capacity() * std::mem::size_of::<ScalarValue>(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Groups {
     max: bool,
     value_type: DataType,
     key_type: Option<DataType>,
     best: Vec<Key>,
-    values: Vec<ScalarValue>,
+    values: Slots,
 }
 
 impl Groups {
     fn new(max: bool, value_type: DataType) -> Groups {
         Groups {
             max,
+            values: Slots::new(&value_type),
             value_type,
             key_type: None,
             best: vec![],
-            values: vec![],
         }
     }
 
@@ -219,9 +320,8 @@ impl Groups {
     ) -> DfResult<()> {
         self.key_type.get_or_insert_with(|| by.data_type().clone());
         if self.best.len() < total {
-            let null = ScalarValue::try_from(&self.value_type)?;
             self.best.resize(total, Key::None);
-            self.values.resize(total, null);
+            self.values.resize(total, &self.value_type)?;
         }
         let keys = Keys::of(by);
         for (row, &g) in groups.iter().enumerate() {
@@ -231,24 +331,21 @@ impl Groups {
             let k = keys.get(row)?;
             if self.beats(&k, &self.best[g]) {
                 self.best[g] = k;
-                self.values[g] = ScalarValue::try_from_array(x, row)?;
+                self.values.set(g, x, row)?;
             }
         }
         Ok(())
     }
 
-    fn take(&mut self, emit_to: EmitTo) -> (Vec<Key>, Vec<ScalarValue>) {
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<Key>, Slots) {
         (
             emit_to.take_needed(&mut self.best),
-            emit_to.take_needed(&mut self.values),
+            self.values.take(emit_to),
         )
     }
 
-    fn values_array(&self, values: Vec<ScalarValue>) -> DfResult<ArrayRef> {
-        if values.is_empty() {
-            return Ok(datafusion::arrow::array::new_empty_array(&self.value_type));
-        }
-        ScalarValue::iter_to_array(values)
+    fn values_array(&self, values: Slots) -> DfResult<ArrayRef> {
+        values.into_array(&self.value_type)
     }
 }
 
@@ -317,8 +414,7 @@ impl GroupsAccumulator for Groups {
     }
 
     fn size(&self) -> usize {
-        self.best.capacity() * std::mem::size_of::<Key>()
-            + self.values.capacity() * std::mem::size_of::<ScalarValue>()
+        self.best.capacity() * std::mem::size_of::<Key>() + self.values.bytes()
     }
 }
 
@@ -335,11 +431,17 @@ impl Accumulator for Single {
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        self.groups
-            .values
-            .first()
-            .cloned()
-            .map_or_else(|| ScalarValue::try_from(&self.groups.value_type), Ok)
+        if self.groups.values.len() == 0 {
+            return ScalarValue::try_from(&self.groups.value_type);
+        }
+        let g = &self.groups;
+        let a = match &g.values {
+            Slots::Int(v) => Slots::Int(v.clone()),
+            Slots::Real(v) => Slots::Real(v.clone()),
+            Slots::Other(v) => Slots::Other(v.clone()),
+        }
+        .into_array(&g.value_type)?;
+        ScalarValue::try_from_array(&a, 0)
     }
 
     fn size(&self) -> usize {

@@ -108,13 +108,30 @@ fn is_term_char(c: char) -> bool {
 /// Whether `needle` occurs in `hay` with a term boundary on the sides `before`/`after`
 /// (a boundary only matters where the needle's own edge is a term character).
 fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> bool {
+    occurs_with(
+        hay,
+        needle,
+        &memchr::memmem::Finder::new(needle.as_bytes()),
+        before,
+        after,
+    )
+}
+
+/// [`occurs_at_boundary`] with the needle's searcher built once by the caller.
+fn occurs_with(
+    hay: &str,
+    needle: &str,
+    finder: &memchr::memmem::Finder<'_>,
+    before: bool,
+    after: bool,
+) -> bool {
     if needle.is_empty() {
         return true;
     }
     let starts_term = needle.chars().next().is_some_and(is_term_char);
     let ends_term = needle.chars().next_back().is_some_and(is_term_char);
     let mut from = 0;
-    while let Some(i) = hay[from..].find(needle) {
+    while let Some(i) = finder.find(&hay.as_bytes()[from..]) {
         let s = from + i;
         let e = s + needle.len();
         let before_ok = !before
