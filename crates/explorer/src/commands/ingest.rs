@@ -170,12 +170,24 @@ impl Explorer {
             source,
             strict: self.strict_conversion(db, table),
         };
+        let parse_started = Instant::now();
         let parsed = ingest::parse(&req, data)?;
+        let parse_time = parse_started.elapsed();
         for f in &parsed.failures {
             self.record_failure(op, db, table, source, f);
         }
         let rows = parsed.batch.num_rows();
+        let append_started = Instant::now();
         t.append(parsed.batch, parsed.raw_bytes).await?;
+        tracing::debug!(
+            db,
+            table,
+            source,
+            rows,
+            parse_ms = parse_time.as_millis() as u64,
+            append_ms = append_started.elapsed().as_millis() as u64,
+            "ingested"
+        );
         if parsed.conversion_failures > 0 {
             tracing::info!(
                 db,

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::mapping::{JsonPath, Segment, Source};
-use super::{transform, Request, Row};
+use super::{transform, Request};
 
 /// Where each mapping entry (or, without a mapping, each column) finds its value.
 pub struct FieldPlan {
@@ -84,37 +84,43 @@ impl FieldPlan {
         Some(FieldPlan { keys, entries })
     }
 
-    pub fn rows(&self, req: &Request<'_>, records: Vec<(u64, Vec<Option<Value>>)>) -> Vec<Row> {
-        records
-            .into_iter()
-            .map(|(line, mut fields)| {
-                let mut row: Row = vec![None; req.columns.len()];
-                for (i, (col, src)) in self.entries.iter().enumerate() {
-                    let Some(col) = col else { continue };
-                    let v = match src {
-                        Src::Field { slot, rest, last } if rest.0.is_empty() => {
-                            if *last {
-                                fields[*slot].take()
-                            } else {
-                                fields[*slot].clone()
-                            }
-                        }
-                        Src::Field { slot, rest, .. } => {
-                            fields[*slot].as_ref().and_then(|v| rest.get(v)).cloned()
-                        }
-                        Src::Other => match req.mapping.map(|m| &m.entries[i].source) {
-                            Some(Source::Const(c)) => Some(Value::String(c.clone())),
-                            _ => None,
-                        },
-                    };
-                    let t = req.mapping.and_then(|m| m.entries[i].transform);
-                    row[*col] = match t {
-                        Some(t) => transform(t, v, req, line),
-                        None => v,
-                    };
+    /// The table's columns from the key columns.
+    pub fn columns(
+        &self,
+        req: &Request<'_>,
+        mut keys: Vec<Vec<Option<Value>>>,
+        lines: &[u64],
+    ) -> Vec<Vec<Option<Value>>> {
+        let n = lines.len();
+        let mut out: Vec<Vec<Option<Value>>> = vec![vec![None; n]; req.columns.len()];
+        for (i, (col, src)) in self.entries.iter().enumerate() {
+            let Some(col) = col else { continue };
+            let mut values: Vec<Option<Value>> = match src {
+                Src::Field { slot, rest, last } if rest.0.is_empty() => {
+                    if *last {
+                        std::mem::take(&mut keys[*slot])
+                    } else {
+                        keys[*slot].clone()
+                    }
                 }
-                row
-            })
-            .collect()
+                Src::Field { slot, rest, .. } => keys[*slot]
+                    .iter()
+                    .map(|v| v.as_ref().and_then(|v| rest.get(v)).cloned())
+                    .collect(),
+                Src::Other => match req.mapping.map(|m| &m.entries[i].source) {
+                    Some(Source::Const(c)) => vec![Some(Value::String(c.clone())); n],
+                    _ => vec![None; n],
+                },
+            };
+            if let Some(t) = req.mapping.and_then(|m| m.entries[i].transform) {
+                values = values
+                    .into_iter()
+                    .zip(lines)
+                    .map(|(v, line)| transform(t, v, req, *line))
+                    .collect();
+            }
+            out[*col] = values;
+        }
+        out
     }
 }

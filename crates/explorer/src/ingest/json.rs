@@ -98,53 +98,78 @@ fn push_object(
     }
 }
 
-/// Values of top-level `keys` in each line: the fast path for mappings that only read
-/// below top-level keys. A line that is not one JSON object gets the same failure as in
-/// [`lines`].
-pub fn lines_fields(text: &str, first_line: u64, keys: &[&str]) -> FieldRecords {
-    let mut records = vec![];
-    let mut failures = vec![];
+/// Values of top-level `keys` in each line, one column per key: the fast path for
+/// mappings that only read below top-level keys. A line that is not one JSON object
+/// gets the same failure as in [`lines`].
+pub fn lines_fields(text: &str, first_line: u64, keys: &[&str]) -> FieldColumns {
+    let mut out = FieldColumns {
+        lines: vec![],
+        columns: vec![vec![]; keys.len()],
+        failures: vec![],
+    };
+    let mut fields = vec![None; keys.len()];
     for (i, line) in text.lines().enumerate() {
         let line_no = first_line + i as u64;
         if line.trim().is_empty() {
             continue;
         }
-        match object_fields(line, keys) {
-            Some(fields) => records.push((line_no, fields)),
-            None => {
-                let (mut r, f) = lines(line, line_no);
-                failures.extend(f);
-                // Not expected (the object parsed slowly but not quickly); keep it anyway.
-                for (n, v) in r.drain(..) {
-                    let fields = keys.iter().map(|k| v.get(*k).cloned()).collect::<Vec<_>>();
-                    records.push((n, fields));
-                }
+        if object_fields(line, keys, &mut fields) {
+            out.lines.push(line_no);
+            for (col, f) in out.columns.iter_mut().zip(fields.iter_mut()) {
+                col.push(f.take());
+            }
+            continue;
+        }
+        let (records, failures) = lines(line, line_no);
+        out.failures.extend(failures);
+        // Not expected (the object parsed slowly but not quickly); keep it anyway.
+        for (n, v) in records {
+            out.lines.push(n);
+            for (col, k) in out.columns.iter_mut().zip(keys) {
+                col.push(v.get(*k).cloned());
             }
         }
     }
-    (records, failures)
+    out
 }
 
-pub type FieldRecords = (Vec<(u64, Vec<Option<Value>>)>, Vec<RecordFailure>);
+/// Rows of JSON lines as the values of some top-level keys.
+pub struct FieldColumns {
+    /// The line number of each row.
+    pub lines: Vec<u64>,
+    /// Per key, its value in each row.
+    pub columns: Vec<Vec<Option<Value>>>,
+    pub failures: Vec<RecordFailure>,
+}
+
+impl FieldColumns {
+    /// Drops the first row (`ignoreFirstRecord`).
+    pub fn skip_first(&mut self) {
+        if !self.lines.is_empty() {
+            self.lines.remove(0);
+            for c in &mut self.columns {
+                c.remove(0);
+            }
+        }
+    }
+}
 
 /// The values of `keys` in `line` if it is exactly one JSON object (the last of a
 /// repeated key wins, as when parsing to a map).
-fn object_fields(line: &str, keys: &[&str]) -> Option<Vec<Option<Value>>> {
+/// Fills `out` (all None on entry) and says whether it was.
+fn object_fields(line: &str, keys: &[&str], out: &mut [Option<Value>]) -> bool {
     use serde::de::Deserializer as _;
-    let mut out = vec![None; keys.len()];
     let mut de = serde_json::Deserializer::from_str(line);
-    de.deserialize_map(Fields {
-        keys,
-        out: &mut out,
-    })
-    .ok()?;
-    de.end().ok()?;
-    Some(out)
+    let ok = de.deserialize_map(Fields { keys, out }).is_ok() && de.end().is_ok();
+    if !ok {
+        out.iter_mut().for_each(|f| *f = None);
+    }
+    ok
 }
 
 struct Fields<'a> {
     keys: &'a [&'a str],
-    out: &'a mut Vec<Option<Value>>,
+    out: &'a mut [Option<Value>],
 }
 
 impl<'de> serde::de::Visitor<'de> for Fields<'_> {

@@ -154,7 +154,7 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     if req.format == Format::Json {
         return json_lines(req, &data);
     }
-    let text = String::from_utf8_lossy(&data);
+    let text = utf8(&data);
     match req.format {
         Format::MultiJson => {
             let (records, failures) = json::multi(&text);
@@ -224,7 +224,7 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     };
     let plan = fields::FieldPlan::new(req);
     let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
-        let text = String::from_utf8_lossy(bytes);
+        let text = utf8(bytes);
         let skip = (i == 0 && req.ignore_first_record) as usize;
         let Some(plan) = &plan else {
             let (records, failures) = json::lines(&text, first_line);
@@ -232,14 +232,18 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
             return json_records(req, records, failures, "line", bytes.len() as u64);
         };
         let keys: Vec<&str> = plan.keys.iter().map(String::as_str).collect();
-        let (records, failures) = json::lines_fields(&text, first_line, &keys);
-        let records: Vec<_> = records.into_iter().skip(skip).collect();
-        let numbers: Vec<u64> = records.iter().map(|(n, _)| *n).collect();
-        finish(
+        let mut read = json::lines_fields(&text, first_line, &keys);
+        if skip > 0 {
+            read.skip_first();
+        }
+        let columns = plan.columns(req, read.columns, &read.lines);
+        let lines = read.lines;
+        finish_columns(
             req,
-            plan.rows(req, records),
-            &|r| format!("line {}", numbers[r]),
-            failures,
+            columns,
+            lines.len(),
+            &|r| format!("line {}", lines[r]),
+            read.failures,
             bytes.len() as u64,
         )
     };
@@ -480,7 +484,7 @@ fn finish(
     req: &Request<'_>,
     rows: Vec<Row>,
     position: &dyn Fn(usize) -> String,
-    mut failures: Vec<RecordFailure>,
+    failures: Vec<RecordFailure>,
     raw_bytes: u64,
 ) -> Result<Parsed> {
     let n_rows = rows.len();
@@ -493,6 +497,26 @@ fn finish(
             col.push(cell);
         }
     }
+    finish_columns(req, columns, n_rows, position, failures, raw_bytes)
+}
+
+/// Text of UTF-8 bytes; invalid sequences become U+FFFD.
+fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// [`finish`] for values already in columns (one vector per table column).
+fn finish_columns(
+    req: &Request<'_>,
+    columns: Vec<Vec<Option<Value>>>,
+    n_rows: usize,
+    position: &dyn Fn(usize) -> String,
+    mut failures: Vec<RecordFailure>,
+    raw_bytes: u64,
+) -> Result<Parsed> {
     let schema = arrow_schema(req.columns);
     let mut arrays = vec![];
     let mut conversion_failures = 0;
