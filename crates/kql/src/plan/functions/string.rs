@@ -51,9 +51,25 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
                     } else {
                         lowered(&n, &mut nbuf).to_string()
                     };
+                    // Term and substring tests of an ASCII needle in an ASCII value
+                    // compare in place, ignoring case, with no copy of the value.
+                    let edges = match op {
+                        "has" => Some((true, true)),
+                        "hasprefix" => Some((true, false)),
+                        "hassuffix" => Some((false, true)),
+                        "contains" => Some((false, false)),
+                        _ => None,
+                    };
+                    let in_place = edges.filter(|_| !n.is_empty() && n.is_ascii());
                     (0..hay.len())
                         .map(|i| {
                             let h = if hay.is_null(i) { "" } else { hay.value(i) };
+                            if let (Some((before, after)), true) = (in_place, h.is_ascii()) {
+                                let find = |from: usize| {
+                                    find_ascii(h.as_bytes(), n.as_bytes(), from, case_sensitive)
+                                };
+                                return Some(occurs_with(h, &n, &find, before, after));
+                            }
                             let h = if case_sensitive {
                                 h
                             } else {
@@ -111,17 +127,40 @@ fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> boo
     occurs_with(
         hay,
         needle,
-        &memchr::memmem::Finder::new(needle.as_bytes()),
+        &|from| hay[from..].find(needle).map(|i| from + i),
         before,
         after,
     )
 }
 
-/// [`occurs_at_boundary`] with the needle's searcher built once by the caller.
+/// The first match of an ASCII `needle` (lower case unless `case_sensitive`) in ASCII
+/// `hay` at or after `from`.
+fn find_ascii(hay: &[u8], needle: &[u8], from: usize, case_sensitive: bool) -> Option<usize> {
+    let first = needle[0];
+    let other = if case_sensitive {
+        first
+    } else {
+        first.to_ascii_uppercase()
+    };
+    memchr::memchr2_iter(first, other, hay.get(from..)?)
+        .map(|i| from + i)
+        .find(|&s| {
+            hay.get(s..s + needle.len()).is_some_and(|w| {
+                if case_sensitive {
+                    w == needle
+                } else {
+                    w.eq_ignore_ascii_case(needle)
+                }
+            })
+        })
+}
+
+/// [`occurs_at_boundary`] with the search given: `find(from)` is the byte offset of
+/// the next match at or after `from`.
 fn occurs_with(
     hay: &str,
     needle: &str,
-    finder: &memchr::memmem::Finder<'_>,
+    find: &dyn Fn(usize) -> Option<usize>,
     before: bool,
     after: bool,
 ) -> bool {
@@ -131,8 +170,7 @@ fn occurs_with(
     let starts_term = needle.chars().next().is_some_and(is_term_char);
     let ends_term = needle.chars().next_back().is_some_and(is_term_char);
     let mut from = 0;
-    while let Some(i) = finder.find(&hay.as_bytes()[from..]) {
-        let s = from + i;
+    while let Some(s) = find(from) {
         let e = s + needle.len();
         let before_ok = !before
             || !starts_term
@@ -175,5 +213,20 @@ mod tests {
         assert!(!has_term("diskfull", "disk"));
         assert!(has_prefix("kustoexplorer", "kusto"));
         assert!(has_suffix("kustoexplorer", "explorer"));
+    }
+
+    #[test]
+    fn in_place_search_ignores_ascii_case() {
+        let find = |h: &str, n: &str, cs| find_ascii(h.as_bytes(), n.as_bytes(), 0, cs);
+        assert_eq!(find("Disk ERROR here", "error", false), Some(5));
+        assert_eq!(find("Disk ERROR here", "error", true), None);
+        assert_eq!(find("eerror", "error", false), Some(1));
+        assert_eq!(find("err", "error", false), None);
+        let h = "x-Error:y";
+        let f = |from| find_ascii(h.as_bytes(), b"error", from, false);
+        assert!(occurs_with(h, "error", &f, true, true));
+        let h = "xError";
+        let f = |from| find_ascii(h.as_bytes(), b"error", from, false);
+        assert!(!occurs_with(h, "error", &f, true, true));
     }
 }
