@@ -3,6 +3,7 @@
 //! table's schema. A record that cannot be parsed becomes a [`RecordFailure`] (position,
 //! raw payload, code, reason) and the other records still land.
 
+mod arrow_path;
 mod avro;
 pub mod convert;
 mod csv;
@@ -223,9 +224,16 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         line_chunks(data, threads)
     };
     let plan = fields::FieldPlan::new(req);
+    let fastest = arrow_path::ArrowPlan::new(req);
     let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
-        let text = utf8(bytes);
         let skip = (i == 0 && req.ignore_first_record) as usize;
+        if let Some(parsed) = fastest
+            .as_ref()
+            .and_then(|p| p.decode(req, bytes, skip > 0))
+        {
+            return Ok(parsed);
+        }
+        let text = utf8(bytes);
         let Some(plan) = &plan else {
             let (records, failures) = json::lines(&text, first_line);
             let records = records.into_iter().skip(skip).collect();
