@@ -28,6 +28,7 @@ pub struct IngestReport {
 }
 
 /// Ingestion properties that matter here, read from `with (...)`.
+#[derive(Debug, Clone)]
 pub struct IngestProps {
     pub format: Format,
     /// A mapping of the table, by name (`ingestionMappingReference`).
@@ -95,6 +96,34 @@ impl IngestReport {
     }
 }
 
+/// A source parsed and ready to append.
+struct Prepared {
+    table: std::sync::Arc<crate::table::Table>,
+    parsed: ingest::Parsed,
+    parse_time: std::time::Duration,
+}
+
+/// What parsing a source for a table needs.
+struct RequestParts {
+    table: std::sync::Arc<crate::table::Table>,
+    columns: Vec<eddy_kql::types::ColumnDef>,
+    mapping: Option<ingest::mapping::Mapping>,
+    strict: bool,
+}
+
+impl RequestParts {
+    fn request<'a>(&'a self, props: &IngestProps, source: &'a str) -> ingest::Request<'a> {
+        ingest::Request {
+            columns: &self.columns,
+            format: props.format,
+            mapping: self.mapping.as_ref(),
+            ignore_first_record: props.ignore_first_record,
+            source,
+            strict: self.strict,
+        }
+    }
+}
+
 impl Explorer {
     /// Ingests `data` from `source` into a table: parse, record bad records, append
     /// the rest durably. Returns once the rows are durable and queryable.
@@ -107,20 +136,17 @@ impl Explorer {
         source: &str,
     ) -> Result<IngestReport> {
         let started = Instant::now();
-        let op = Uuid::new_v4();
-        let outcome = self.ingest_inner(db, table, data, props, source, op).await;
-        let status = match &outcome {
-            Ok(r) => Ok(format!(
-                "{} rows from {source}; {} records failed; {} values did not convert and became null",
-                r.rows, r.failed_records, r.conversion_failures
-            )),
-            Err(e) => Err(e.to_string()),
-        };
-        self.record_operation(op, "DataIngestPull", db, table, started, status);
-        if let Err(e) = &outcome {
-            self.record_source_failure(op, db, table, source, "BadRequest_IngestionFailed", e);
-        }
-        outcome
+        let prepared = self.request_parts(db, table, props).and_then(|parts| {
+            let parse_started = Instant::now();
+            let parsed = ingest::parse(&parts.request(props, source), data)?;
+            Ok(Prepared {
+                table: parts.table,
+                parsed,
+                parse_time: parse_started.elapsed(),
+            })
+        });
+        self.commit_source(db, table, source, started, Ok(prepared))
+            .await
     }
 
     /// A whole source failed: one failure record at position "source".
@@ -142,15 +168,8 @@ impl Explorer {
         self.record_failure(op, db, table, source, &failure);
     }
 
-    async fn ingest_inner(
-        &self,
-        db: &str,
-        table: &str,
-        data: &[u8],
-        props: &IngestProps,
-        source: &str,
-        op: Uuid,
-    ) -> Result<IngestReport> {
+    /// The table, its columns, the mapping and the conversion policy for `props`.
+    fn request_parts(&self, db: &str, table: &str, props: &IngestProps) -> Result<RequestParts> {
         let t = self.table(db, table)?;
         let columns = t.columns();
         let mapping = match (&props.mapping, &props.inline_mapping) {
@@ -162,29 +181,109 @@ impl Explorer {
             )?),
             (None, None) => None,
         };
-        let req = ingest::Request {
-            columns: &columns,
-            format: props.format,
-            mapping: mapping.as_ref(),
-            ignore_first_record: props.ignore_first_record,
-            source,
+        Ok(RequestParts {
+            table: t,
+            columns,
+            mapping,
             strict: self.strict_conversion(db, table),
+        })
+    }
+
+    /// Reads a source and parses it on a blocking thread (so the caller can append
+    /// the previous source meanwhile). `Err` is a source that could not be read.
+    async fn read_and_parse(
+        &self,
+        db: &str,
+        table: &str,
+        source: &str,
+        props: &IngestProps,
+    ) -> std::result::Result<Result<Prepared>, ExplorerError> {
+        let data = read_source(source).await?;
+        let parts = match self.request_parts(db, table, props) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
         };
-        let parse_started = Instant::now();
-        let parsed = ingest::parse(&req, data)?;
-        let parse_time = parse_started.elapsed();
+        let (props, name) = (props.clone(), source_name(source).to_string());
+        let parsed = tokio::task::spawn_blocking(move || {
+            let parse_started = Instant::now();
+            let parsed = ingest::parse(&parts.request(&props, &name), &data)?;
+            Ok(Prepared {
+                table: parts.table,
+                parsed,
+                parse_time: parse_started.elapsed(),
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(ExplorerError::Execution(format!("parse task: {e}"))));
+        Ok(parsed)
+    }
+
+    /// Appends a parsed source (recording its bad records) and records the operation;
+    /// a source that could not be read or parsed is a failed operation.
+    async fn commit_source(
+        &self,
+        db: &str,
+        table: &str,
+        source: &str,
+        started: Instant,
+        prepared: std::result::Result<Result<Prepared>, ExplorerError>,
+    ) -> Result<IngestReport> {
+        let op = Uuid::new_v4();
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let status = Err(e.to_string());
+                self.record_operation(op, "DataIngestPull", db, table, started, status);
+                self.record_source_failure(
+                    op,
+                    db,
+                    table,
+                    source,
+                    "BadRequest_SourceUnreadable",
+                    &e,
+                );
+                return Err(e);
+            }
+        };
+        let outcome = match prepared {
+            Ok(p) => self.append_prepared(db, table, source, op, p).await,
+            Err(e) => Err(e),
+        };
+        let status = match &outcome {
+            Ok(r) => Ok(format!(
+                "{} rows from {source}; {} records failed; {} values did not convert and became null",
+                r.rows, r.failed_records, r.conversion_failures
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        self.record_operation(op, "DataIngestPull", db, table, started, status);
+        if let Err(e) = &outcome {
+            self.record_source_failure(op, db, table, source, "BadRequest_IngestionFailed", e);
+        }
+        outcome
+    }
+
+    async fn append_prepared(
+        &self,
+        db: &str,
+        table: &str,
+        source: &str,
+        op: Uuid,
+        p: Prepared,
+    ) -> Result<IngestReport> {
+        let parsed = p.parsed;
         for f in &parsed.failures {
             self.record_failure(op, db, table, source, f);
         }
         let rows = parsed.batch.num_rows();
         let append_started = Instant::now();
-        t.append(parsed.batch, parsed.raw_bytes).await?;
+        p.table.append(parsed.batch, parsed.raw_bytes).await?;
         tracing::debug!(
             db,
             table,
             source,
             rows,
-            parse_ms = parse_time.as_millis() as u64,
+            parse_ms = p.parse_time.as_millis() as u64,
             append_ms = append_started.elapsed().as_millis() as u64,
             "ingested"
         );
@@ -218,6 +317,8 @@ impl Explorer {
         Ok(report.to_result("inline", started))
     }
 
+    /// Ingests sources in order; each source is read and parsed while the one before
+    /// it is appended to the table.
     pub(crate) async fn ingest_from(
         &self,
         db: &str,
@@ -226,11 +327,32 @@ impl Explorer {
         props: &Properties,
     ) -> Result<ResultTable> {
         let mut r = ingest_result();
-        for source in sources {
-            let started = Instant::now();
-            let p = IngestProps::from_properties(props, guess_format(source))?;
-            let report = self.ingest_source(db, table, source, &p).await?;
-            report.push_row(&mut r, source_name(source), started);
+        let all: Vec<IngestProps> = sources
+            .iter()
+            .map(|s| IngestProps::from_properties(props, guess_format(s)))
+            .collect::<Result<_>>()?;
+        let Some(first) = sources.first() else {
+            return Ok(r);
+        };
+        let mut current = Some((
+            Instant::now(),
+            self.read_and_parse(db, table, first, &all[0]).await,
+        ));
+        for (i, source) in sources.iter().enumerate() {
+            let (started, prepared) = current.take().expect("prepared in the previous round");
+            let name = source_name(source);
+            let commit = self.commit_source(db, table, name, started, prepared);
+            let report = match sources.get(i + 1) {
+                Some(next) => {
+                    let next_started = Instant::now();
+                    let (report, next) =
+                        futures::join!(commit, self.read_and_parse(db, table, next, &all[i + 1]));
+                    current = Some((next_started, next));
+                    report
+                }
+                None => commit.await,
+            };
+            report?.push_row(&mut r, name, started);
         }
         Ok(r)
     }
@@ -244,17 +366,10 @@ impl Explorer {
         source: &str,
         props: &IngestProps,
     ) -> Result<IngestReport> {
-        let name = source_name(source);
-        match read_source(source).await {
-            Ok(data) => self.ingest_bytes(db, table, &data, props, name).await,
-            Err(e) => {
-                let op = Uuid::new_v4();
-                let status = Err(e.to_string());
-                self.record_operation(op, "DataIngestPull", db, table, Instant::now(), status);
-                self.record_source_failure(op, db, table, name, "BadRequest_SourceUnreadable", &e);
-                Err(e)
-            }
-        }
+        let started = Instant::now();
+        let prepared = self.read_and_parse(db, table, source, props).await;
+        self.commit_source(db, table, source_name(source), started, prepared)
+            .await
     }
 
     pub(crate) async fn set_or_append(

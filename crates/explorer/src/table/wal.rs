@@ -68,11 +68,15 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
 
 pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
     let mut buf = vec![];
-    let mut w = StreamWriter::try_new(&mut buf, &batch.schema()).map_err(arrow_err)?;
-    w.write(batch).map_err(arrow_err)?;
-    w.finish().map_err(arrow_err)?;
-    drop(w);
+    encode_into(batch, &mut buf)?;
     Ok(buf)
+}
+
+/// Appends the Arrow IPC stream of `batch` to `buf`.
+fn encode_into(batch: &RecordBatch, buf: &mut Vec<u8>) -> Result<()> {
+    let mut w = StreamWriter::try_new(buf, &batch.schema()).map_err(arrow_err)?;
+    w.write(batch).map_err(arrow_err)?;
+    w.finish().map_err(arrow_err)
 }
 
 /// The batch of a record and the source positions its schema metadata carries.
@@ -188,12 +192,14 @@ impl Wal {
     /// its sequence number.
     pub fn append(&mut self, batch: &RecordBatch, sources: &[(String, i64)]) -> Result<u64> {
         let seq = self.next_seq;
-        let payload = encode(&with_sources(batch, sources)?)?;
-        let mut rec = Vec::with_capacity(HEADER + payload.len());
-        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&[0; 4]);
+        // The header, then the payload encoded in place (one copy of the rows).
+        let mut rec = Vec::with_capacity(HEADER + batch.get_array_memory_size() + 1024);
+        rec.extend_from_slice(&[0; 8]);
         rec.extend_from_slice(&seq.to_le_bytes());
-        rec.extend_from_slice(&payload);
+        encode_into(&with_sources(batch, sources)?, &mut rec)?;
+        let len = u32::try_from(rec.len() - HEADER)
+            .map_err(|_| ExplorerError::Execution("WAL record over 4 GiB".into()))?;
+        rec[0..4].copy_from_slice(&len.to_le_bytes());
         let crc = crc32c::crc32c(&rec[8..]);
         rec[4..8].copy_from_slice(&crc.to_le_bytes());
         self.file
