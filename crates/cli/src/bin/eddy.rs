@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// mimalloc: large ingestion and query buffers are reused instead of freshly mapped and
+/// faulted in by the system allocator on every request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = eddy_cli::Cli::parse();

@@ -305,7 +305,7 @@ fn line_chunks(data: &[u8], n: usize) -> Vec<(u64, &[u8])> {
         }
         let piece = &data[start..end];
         chunks.push((line, piece));
-        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+        line += memchr::memchr_iter(b'\n', piece).count() as u64;
         start = end;
     }
     chunks
