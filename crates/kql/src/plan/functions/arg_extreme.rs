@@ -82,7 +82,7 @@ impl AggregateUDFImpl for ArgExtreme {
 
     fn accumulator(&self, args: AccumulatorArgs) -> DfResult<Box<dyn Accumulator>> {
         Ok(Box::new(Single {
-            groups: Groups::new(self.max, args.return_field.data_type().clone()),
+            groups: Groups::new(self.max, &args),
         }))
     }
 
@@ -94,10 +94,7 @@ impl AggregateUDFImpl for ArgExtreme {
         &self,
         args: AccumulatorArgs,
     ) -> DfResult<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups::new(
-            self.max,
-            args.return_field.data_type().clone(),
-        )))
+        Ok(Box::new(Groups::new(self.max, &args)))
     }
 }
 
@@ -285,12 +282,15 @@ struct Groups {
 }
 
 impl Groups {
-    fn new(max: bool, value_type: DataType) -> Groups {
+    /// The key type comes from the arguments: a partial accumulator that sees no row
+    /// still states its keys in that type.
+    fn new(max: bool, args: &AccumulatorArgs) -> Groups {
+        let value_type = args.return_field.data_type().clone();
         Groups {
             max,
             values: Slots::new(&value_type),
             value_type,
-            key_type: None,
+            key_type: args.expr_fields.first().map(|f| f.data_type().clone()),
             best: vec![],
         }
     }
