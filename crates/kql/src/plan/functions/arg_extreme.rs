@@ -11,7 +11,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::datatypes::{
     DataType, DurationMicrosecondType, Field, FieldRef, Float64Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -186,10 +186,8 @@ impl Slots {
         match ty {
             DataType::Int32
             | DataType::Int64
-            | DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _)
-            | DataType::Duration(datafusion::arrow::datatypes::TimeUnit::Microsecond) => {
-                Slots::Int(vec![])
-            }
+            | DataType::Timestamp(TimeUnit::Microsecond, _)
+            | DataType::Duration(TimeUnit::Microsecond) => Slots::Int(vec![]),
             DataType::Float64 => Slots::Real(vec![]),
             _ => Slots::Other(vec![]),
         }
@@ -323,6 +321,9 @@ impl Groups {
             self.best.resize(total, Key::None);
             self.values.resize(total, &self.value_type)?;
         }
+        if filter.is_none() && self.add_numeric(by, x, groups) {
+            return Ok(());
+        }
         let keys = Keys::of(by);
         for (row, &g) in groups.iter().enumerate() {
             if filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) {
@@ -335,6 +336,66 @@ impl Groups {
             }
         }
         Ok(())
+    }
+
+    /// The common case without boxing or per-row type dispatch: 64-bit integer or
+    /// time keys and number or time values. False when it does not apply.
+    fn add_numeric(&mut self, by: &ArrayRef, x: &ArrayRef, groups: &[usize]) -> bool {
+        let keys: &[i64] = match by.data_type() {
+            DataType::Int64 => by.as_primitive::<Int64Type>().values(),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                by.as_primitive::<TimestampMicrosecondType>().values()
+            }
+            DataType::Duration(TimeUnit::Microsecond) => {
+                by.as_primitive::<DurationMicrosecondType>().values()
+            }
+            _ => return false,
+        };
+        let (key_nulls, x_nulls) = (by.logical_nulls(), x.logical_nulls());
+        let max = self.max;
+        let best = &mut self.best;
+        macro_rules! run {
+            ($vals:expr, $xs:expr) => {{
+                for (row, &g) in groups.iter().enumerate() {
+                    if key_nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                        continue;
+                    }
+                    let k = keys[row];
+                    let better = match best[g] {
+                        Key::Int(b) => {
+                            if max {
+                                k > b
+                            } else {
+                                k < b
+                            }
+                        }
+                        Key::None => true,
+                        _ => false,
+                    };
+                    if better {
+                        best[g] = Key::Int(k);
+                        $vals[g] = (!x_nulls.as_ref().is_some_and(|n| n.is_null(row)))
+                            .then(|| $xs[row].into());
+                    }
+                }
+                true
+            }};
+        }
+        match (&mut self.values, x.data_type()) {
+            (Slots::Real(vals), DataType::Float64) => {
+                run!(vals, x.as_primitive::<Float64Type>().values())
+            }
+            (Slots::Int(vals), DataType::Int64) => {
+                run!(vals, x.as_primitive::<Int64Type>().values())
+            }
+            (Slots::Int(vals), DataType::Timestamp(TimeUnit::Microsecond, _)) => {
+                run!(vals, x.as_primitive::<TimestampMicrosecondType>().values())
+            }
+            (Slots::Int(vals), DataType::Duration(TimeUnit::Microsecond)) => {
+                run!(vals, x.as_primitive::<DurationMicrosecondType>().values())
+            }
+            _ => false,
+        }
     }
 
     fn take(&mut self, emit_to: EmitTo) -> (Vec<Key>, Slots) {

@@ -61,23 +61,25 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
                         _ => None,
                     };
                     let in_place = edges.filter(|_| !n.is_empty() && n.is_ascii());
-                    (0..hay.len())
+                    // No nulls in the answer: a plain vector of flags.
+                    let flags: Vec<bool> = (0..hay.len())
                         .map(|i| {
                             let h = if hay.is_null(i) { "" } else { hay.value(i) };
                             if let (Some((before, after)), true) = (in_place, h.is_ascii()) {
                                 let find = |from: usize| {
                                     find_ascii(h.as_bytes(), n.as_bytes(), from, case_sensitive)
                                 };
-                                return Some(occurs_with(h, &n, &find, before, after));
+                                return occurs_with(h, &n, &find, before, after);
                             }
                             let h = if case_sensitive {
                                 h
                             } else {
                                 lowered(h, &mut hbuf)
                             };
-                            Some(test(h, &n))
+                            test(h, &n)
                         })
-                        .collect()
+                        .collect();
+                    BooleanArray::from(flags)
                 }
                 None => {
                     let needle = args[1].to_array(rows)?;
