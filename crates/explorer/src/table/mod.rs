@@ -69,6 +69,9 @@ struct State {
     cache: Option<cache::Cached>,
     /// The cache did not fit the memory budget: read the files instead.
     cache_refused: bool,
+    /// Bumped by every change to the rows (not by compaction, which moves them
+    /// between files): a cache loaded at one value holds exactly those rows.
+    data_version: u64,
 }
 
 /// A provider, hot batches and cached parts taken under one lock.
@@ -140,6 +143,7 @@ impl Table {
                 commits_since_open: 0,
                 cache: None,
                 cache_refused: false,
+                data_version: 0,
             }),
             seal_lock: Mutex::new(()),
         })
@@ -280,6 +284,7 @@ impl Table {
         let version = table.version().map(|v| v as i64).unwrap_or(0);
         st.delta = table;
         st.provider = provider;
+        st.data_version += 1;
         if let Some(c) = st.cache.as_mut() {
             let mut fits = true;
             for b in &batches {
@@ -324,6 +329,7 @@ impl Table {
         st.delta = table;
         st.cache = None;
         st.cache_refused = false;
+        st.data_version += 1;
         st.hot.clear();
         st.hot_sources.clear();
         st.wal.clear()?;
@@ -351,6 +357,7 @@ impl Table {
         st.provider = table.table_provider().await?;
         st.delta = table;
         st.cache = None;
+        st.data_version += 1;
         let mut cols = self.columns.write().expect("columns lock");
         cols.extend(added.iter().cloned());
         for (_, b) in st.hot.iter_mut() {
@@ -422,7 +429,7 @@ impl Table {
             if st.cache_refused || !cache::enabled() {
                 return Ok(None);
             }
-            (st.delta.clone(), st.delta.version())
+            (st.delta.clone(), st.data_version)
         };
         let (root, name, columns) = (self.path.clone(), self.name.clone(), self.columns());
         let loaded = tokio::task::spawn_blocking(move || {
@@ -431,7 +438,7 @@ impl Table {
         .await
         .map_err(|e| ExplorerError::Execution(format!("cache load: {e}")))??;
         let mut st = self.state.lock().await;
-        if st.cache.is_none() && st.delta.version() == version {
+        if st.cache.is_none() && st.data_version == version {
             match loaded {
                 Some(c) => st.cache = Some(c),
                 None => {

@@ -60,6 +60,7 @@ impl Table {
         st.provider = reopened.table_provider().await?;
         st.delta = reopened;
         st.cache = None;
+        st.data_version += 1;
         tracing::info!(db = %self.db, table = %self.name, files = n, "retention removed expired extents");
         Ok(n)
     }
