@@ -138,7 +138,8 @@ pub struct KustoConfig {
     /// How often the ingestion queue is polled when it was empty.
     pub ingest_poll_ms: u64,
     /// Memory for the hot cache: tables' sealed rows kept decoded so queries skip the
-    /// Parquet files (0 turns it off). A table that does not fit is read from disk.
+    /// Parquet files (0 turns it off; at most half the machine's memory is used). A
+    /// table that does not fit is read from disk.
     pub query_cache_mb: u64,
 }
 

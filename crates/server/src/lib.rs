@@ -83,7 +83,7 @@ impl Server {
             .expect("recovery task")?;
         ns.ensure(&config.hubs)?;
         let ns = Arc::new(ns);
-        eddy_explorer::table::cache::set_limit_bytes(config.kusto.query_cache_mb << 20);
+        eddy_explorer::table::cache::set_limit_bytes(cache_limit(config.kusto.query_cache_mb));
         let explorer = eddy_explorer::Explorer::open(&config.data_dir).await?;
         let settings = eddy_connect::Settings {
             max_buffer_bytes: config.connections.max_buffer_mb.max(1) * 1024 * 1024,
@@ -247,5 +247,29 @@ impl Server {
             .await
             .expect("close task");
         served.map_err(ServerError::Serve)
+    }
+}
+
+/// The hot cache's budget: the configured size, at most half the machine's memory.
+fn cache_limit(configured_mb: u64) -> u64 {
+    let configured = configured_mb << 20;
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+    });
+    match total {
+        Some(kb) if kb * 1024 / 2 < configured => {
+            tracing::info!(
+                configured_mb,
+                limit_mb = kb / 1024 / 2,
+                "the query cache is limited to half the machine's memory"
+            );
+            kb * 1024 / 2
+        }
+        _ => configured,
     }
 }
