@@ -319,12 +319,9 @@ fn strings(a: &ArrayRef) -> impl Iterator<Item = &str> {
 }
 
 fn scalar_of(v: Option<f64>, ty: &DataType) -> DfResult<ScalarValue> {
-    let f = ScalarValue::Float64(v);
     match ty {
-        DataType::Float64 => Ok(f),
-        DataType::Timestamp(..) | DataType::Duration(_) => {
-            ScalarValue::Int64(v.map(|x| x.round() as i64)).cast_to(ty)
-        }
+        DataType::Float64 => Ok(ScalarValue::Float64(v)),
+        // Integers, datetimes and timespans: the value rounded, in that type.
         _ => ScalarValue::Int64(v.map(|x| x.round() as i64)).cast_to(ty),
     }
 }

@@ -172,52 +172,12 @@ impl Planner<'_> {
             };
             applied = match &op.kind {
                 OperatorKind::Top { count, by } => {
-                    let n = row_count(count)? as i64;
                     let keys = self.sort_exprs(&applied, std::slice::from_ref(by))?;
-                    let rank = row_number()
-                        .partition_by(vec![column(ROW)])
-                        .order_by(keys)
-                        .build()
-                        .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
-                        .alias(RANK);
-                    let cols: Vec<DfExpr> = applied
-                        .schema()
-                        .columns()
-                        .into_iter()
-                        .map(DfExpr::Column)
-                        .collect();
-                    df(
-                        builder(applied)
-                            .window(vec![rank])
-                            .and_then(|b| b.filter(column(RANK).lt_eq(lit(n as u64))))
-                            .and_then(|b| b.project(cols))
-                            .and_then(|b| b.build()),
-                        span,
-                    )?
+                    first_per_row(applied, keys, row_count(count)?, span)?
                 }
                 OperatorKind::Take(count) => {
-                    let n = row_count(count)? as i64;
                     let keys = self.sort_exprs(&applied, &order)?;
-                    let rank = row_number()
-                        .partition_by(vec![column(ROW)])
-                        .order_by(keys)
-                        .build()
-                        .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
-                        .alias(RANK);
-                    let cols: Vec<DfExpr> = applied
-                        .schema()
-                        .columns()
-                        .into_iter()
-                        .map(DfExpr::Column)
-                        .collect();
-                    df(
-                        builder(applied)
-                            .window(vec![rank])
-                            .and_then(|b| b.filter(column(RANK).lt_eq(lit(n as u64))))
-                            .and_then(|b| b.project(cols))
-                            .and_then(|b| b.build()),
-                        span,
-                    )?
+                    first_per_row(applied, keys, row_count(count)?, span)?
                 }
                 _ => self.operator(applied, &op)?,
             };
@@ -290,6 +250,35 @@ impl Planner<'_> {
             span,
         )
     }
+}
+
+/// The first `n` rows of each input row's group (`__kql_row`) in the order of `keys`.
+fn first_per_row(
+    plan: LogicalPlan,
+    keys: Vec<datafusion::logical_expr::SortExpr>,
+    n: usize,
+    span: Span,
+) -> Result<LogicalPlan> {
+    let rank = row_number()
+        .partition_by(vec![column(ROW)])
+        .order_by(keys)
+        .build()
+        .map_err(|e| KqlError::semantic(e.strip_backtrace(), span))?
+        .alias(RANK);
+    let cols: Vec<DfExpr> = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .map(DfExpr::Column)
+        .collect();
+    df(
+        builder(plan)
+            .window(vec![rank])
+            .and_then(|b| b.filter(column(RANK).lt_eq(lit(n as u64))))
+            .and_then(|b| b.project(cols))
+            .and_then(|b| b.build()),
+        span,
+    )
 }
 
 /// A subquery operator of `mv-apply` with the row number added to its groupings.
