@@ -110,9 +110,13 @@ impl Explorer {
         })
         .await
         .map_err(|e| ExplorerError::Execution(format!("event parsing stopped: {e}")))??;
-        let rows = parsed.parsed.batch.num_rows();
-        t.append_with_sources(parsed.parsed.batch, parsed.parsed.raw_bytes, batch.sources)
-            .await?;
+        let rows = parsed.parsed.rows();
+        t.append_with_sources(
+            parsed.parsed.batches,
+            parsed.parsed.raw_bytes,
+            batch.sources,
+        )
+        .await?;
         if batch.seal {
             t.seal().await?;
         }

@@ -71,7 +71,7 @@ impl eddy_kql::plan::Host for EngineHost {
             if let Some(f) = parsed.failures.first() {
                 return Err(format!("externaldata: {uri} {}: {}", f.position, f.message));
             }
-            batches.push(parsed.batch);
+            batches.extend(parsed.batches);
         }
         concat_batches(&arrow_schema(columns), &batches).map_err(|e| e.to_string())
     }

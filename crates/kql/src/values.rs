@@ -12,6 +12,9 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
     if s.is_empty() {
         return None;
     }
+    if let Some(micros) = parse_utc_iso(s.as_bytes()) {
+        return Some(micros);
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
@@ -48,6 +51,70 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
         }
     }
     None
+}
+
+/// The common machine form `YYYY-MM-DDTHH:MM:SS[.f...]Z`, read without chrono; gives
+/// what the RFC 3339 parser gives (fraction truncated to microseconds) or None for any
+/// other shape, which the general parser then reads.
+fn parse_utc_iso(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let digits = |at: usize, n: usize| -> Option<i64> {
+        b[at..at + n].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if punct.iter().any(|&(at, c)| b[at] != c) {
+        return None;
+    }
+    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+    if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut micros = 0;
+    match &b[19..b.len() - 1] {
+        [] => {}
+        [b'.', frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
+            for (i, &c) in frac.iter().enumerate() {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                if i < 6 {
+                    micros = micros * 10 + i64::from(c - b'0');
+                }
+            }
+            micros *= 10i64.pow(6u32.saturating_sub(frac.len() as u32));
+        }
+        _ => return None,
+    }
+    let days = days_from_civil(year, month, day);
+    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Kusto's datetime text: `2024-01-01T01:02:03.0000000Z` (7 fraction digits).
@@ -152,6 +219,49 @@ mod tests {
             parse_datetime("2024-01-02T02:04:05Z")
         );
         assert_eq!(parse_datetime("nope"), None);
+    }
+
+    #[test]
+    fn the_quick_iso_reader_agrees_with_chrono() {
+        let cases = [
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T00:00:00.008640Z",
+            "2026-11-20T23:59:59.1234567Z",
+            "2024-02-29T12:00:00.5Z",
+            "2000-02-29T01:02:03.123456789Z",
+            "1969-12-31T23:59:59.999999Z",
+            "1600-03-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.9999999Z",
+            "1970-01-01T00:00:00.000001Z",
+        ];
+        for c in cases {
+            let chrono = DateTime::parse_from_rfc3339(c).unwrap().timestamp_micros();
+            assert_eq!(parse_utc_iso(c.as_bytes()), Some(chrono), "{c}");
+        }
+        // Not the quick shape: left to the general parser, which still reads some.
+        for c in [
+            "2023-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T23:59:60Z",
+            "2026-11-20T00:00:00.Z",
+            "2026-11-20T00:00:00.1234567890Z",
+            "2026-11-20 00:00:00Z",
+            "2026-11-20T00:00:00+01:00",
+            "0000-01-01T00:00:00Z",
+            "2026-11-2OT00:00:00Z",
+        ] {
+            assert_eq!(parse_utc_iso(c.as_bytes()), None, "{c}");
+        }
+        assert_eq!(
+            parse_datetime("2026-11-20T00:00:00.1234567890Z"),
+            Some(
+                DateTime::parse_from_rfc3339("2026-11-20T00:00:00.123456789Z")
+                    .unwrap()
+                    .timestamp_micros()
+            )
+        );
     }
 
     #[test]

@@ -275,9 +275,11 @@ impl Explorer {
         for f in &parsed.failures {
             self.record_failure(op, db, table, source, f);
         }
-        let rows = parsed.batch.num_rows();
+        let rows = parsed.rows();
         let append_started = Instant::now();
-        p.table.append(parsed.batch, parsed.raw_bytes).await?;
+        p.table
+            .append_with_sources(parsed.batches, parsed.raw_bytes, vec![])
+            .await?;
         tracing::debug!(
             db,
             table,

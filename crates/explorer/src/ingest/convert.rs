@@ -48,31 +48,39 @@ pub fn to_i64(v: &Value) -> Option<i64> {
                 .filter(|f| f.is_finite())
                 .map(|f| f.trunc() as i64)
         }),
-        Value::String(s) => {
-            let t = s.trim();
-            t.parse::<i64>().ok().or_else(|| {
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.trunc() as i64)
-            })
-        }
+        Value::String(s) => text_to_i64(s),
         Value::Bool(b) => Some(*b as i64),
         _ => None,
     }
 }
 
+/// A long from text: an integer, or a number whose fraction is dropped.
+pub fn text_to_i64(s: &str) -> Option<i64> {
+    let t = s.trim();
+    t.parse::<i64>().ok().or_else(|| {
+        t.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(|f| f.trunc() as i64)
+    })
+}
+
 pub fn to_f64(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.trim() {
-            "NaN" => Some(f64::NAN),
-            "Infinity" | "+Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
-            t => t.parse().ok(),
-        },
+        Value::String(s) => text_to_f64(s),
         Value::Bool(b) => Some(*b as i64 as f64),
         _ => None,
+    }
+}
+
+/// A real from text, with Kusto's names for the special values.
+pub fn text_to_f64(s: &str) -> Option<f64> {
+    match s.trim() {
+        "NaN" => Some(f64::NAN),
+        "Infinity" | "+Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        t => t.parse().ok(),
     }
 }
 

@@ -8,12 +8,10 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::compute::concat_batches;
 use serde_json::Value;
 
 use super::{csv, csv_row, finish, json, rows_from_json, Format, Parsed, RecordFailure, Request};
-use crate::error::{ExplorerError, Result};
-use eddy_kql::types::arrow_schema;
+use crate::error::Result;
 
 /// One event to ingest.
 #[derive(Debug, Clone)]
@@ -149,16 +147,15 @@ pub fn parse_events(req: &Request<'_>, events: &[EventRecord]) -> Result<ParsedE
     Ok(ParsedEvents { parsed, failures })
 }
 
-/// Formats that are whole files (Parquet): each event parsed alone, batches joined.
+/// Formats that are whole files (Parquet): each event parsed alone.
 fn parse_each(req: &Request<'_>, events: &[EventRecord]) -> Result<ParsedEvents> {
-    let schema = arrow_schema(req.columns);
     let mut batches = vec![];
     let mut failures = vec![];
     let mut raw_bytes = 0;
     let mut conversion_failures = 0;
     for (i, event) in events.iter().enumerate() {
         let p = super::parse(req, &event.body)?;
-        batches.push(p.batch);
+        batches.extend(p.batches);
         raw_bytes += p.raw_bytes;
         conversion_failures += p.conversion_failures;
         for mut f in p.failures {
@@ -166,11 +163,9 @@ fn parse_each(req: &Request<'_>, events: &[EventRecord]) -> Result<ParsedEvents>
             failures.push((i, f));
         }
     }
-    let batch =
-        concat_batches(&schema, &batches).map_err(|e| ExplorerError::Execution(e.to_string()))?;
     Ok(ParsedEvents {
         parsed: Parsed {
-            batch,
+            batches,
             failures: vec![],
             conversion_failures,
             raw_bytes,

@@ -3,12 +3,12 @@
 //! table's schema. A record that cannot be parsed becomes a [`RecordFailure`] (position,
 //! raw payload, code, reason) and the other records still land.
 
-mod arrow_path;
 mod avro;
 pub mod convert;
 mod csv;
 pub mod events;
 mod fields;
+mod flat;
 mod json;
 pub mod mapping;
 mod parquet;
@@ -92,12 +92,19 @@ pub struct Request<'a> {
 }
 
 pub struct Parsed {
-    pub batch: RecordBatch,
+    /// The rows in order: parsed in pieces, joined only where one batch is needed.
+    pub batches: Vec<RecordBatch>,
     pub failures: Vec<RecordFailure>,
     /// Present values that became null because they did not convert to the column type.
     pub conversion_failures: u64,
     /// Uncompressed size of the source.
     pub raw_bytes: u64,
+}
+
+impl Parsed {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
 }
 
 pub fn truncate_payload(s: &str) -> String {
@@ -224,7 +231,7 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         line_chunks(data, threads)
     };
     let plan = fields::FieldPlan::new(req);
-    let fastest = arrow_path::ArrowPlan::new(req);
+    let fastest = flat::FlatPlan::new(req);
     let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
         let skip = (i == 0 && req.ignore_first_record) as usize;
         if let Some(parsed) = fastest
@@ -275,21 +282,18 @@ fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
             })
             .collect()
     });
-    let mut batches = vec![];
     let mut out = Parsed {
-        batch: RecordBatch::new_empty(arrow_schema(req.columns)),
+        batches: vec![],
         failures: vec![],
         conversion_failures: 0,
         raw_bytes: data.len() as u64,
     };
     for part in parts {
         let part = part?;
-        batches.push(part.batch);
+        out.batches.extend(part.batches);
         out.failures.extend(part.failures);
         out.conversion_failures += part.conversion_failures;
     }
-    out.batch = datafusion::arrow::compute::concat_batches(&out.batch.schema(), &batches)
-        .map_err(|e| ExplorerError::Execution(e.to_string()))?;
     Ok(out)
 }
 
@@ -579,7 +583,7 @@ fn finish_columns(
         conversion_failures = 0;
     }
     Ok(Parsed {
-        batch,
+        batches: vec![batch],
         failures,
         conversion_failures,
         raw_bytes,

@@ -15,7 +15,7 @@ use crate::error::{ExplorerError, Result};
 pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     let schema = arrow_schema(req.columns);
     let fail = |message: String| Parsed {
-        batch: RecordBatch::new_empty(schema.clone()),
+        batches: vec![],
         failures: vec![RecordFailure {
             position: "file".into(),
             payload: String::new(),
@@ -82,10 +82,8 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
                 .map_err(|e| ExplorerError::Execution(e.to_string()))?,
         );
     }
-    let batch = datafusion::arrow::compute::concat_batches(&schema, &out)
-        .map_err(|e| ExplorerError::Execution(e.to_string()))?;
     Ok(Parsed {
-        batch,
+        batches: out,
         failures: vec![],
         conversion_failures,
         raw_bytes: data.len() as u64,

@@ -79,7 +79,7 @@ pub async fn app_version(table: &DeltaTable, name: &str, app: &str) -> Result<Op
 pub async fn append(
     table: DeltaTable,
     name: &str,
-    batch: RecordBatch,
+    batches: Vec<RecordBatch>,
     wal_seq: Option<u64>,
     sources: &[(String, i64)],
     mode: SaveMode,
@@ -93,7 +93,7 @@ pub async fn append(
     }
     let props = CommitProperties::default().with_application_transactions(txns);
     table
-        .write(vec![batch])
+        .write(batches)
         .with_save_mode(mode)
         .with_commit_properties(props)
         .await

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
@@ -104,8 +103,8 @@ impl Table {
         let mut hot = vec![];
         let mut hot_sources = vec![];
         for r in replayed {
-            if r.batch.num_rows() > 0 {
-                hot.push((r.seq, delta::to_query(&r.batch, &columns)?));
+            for b in r.batches.iter().filter(|b| b.num_rows() > 0) {
+                hot.push((r.seq, delta::to_query(b, &columns)?));
             }
             if !r.sources.is_empty() {
                 hot_sources.push((r.seq, r.sources));
@@ -159,7 +158,8 @@ impl Table {
 
     /// Appends rows (query form, current schema) durably; they are queryable on return.
     pub async fn append(&self, batch: RecordBatch, raw_bytes: u64) -> Result<()> {
-        self.append_with_sources(batch, raw_bytes, vec![]).await
+        self.append_with_sources(vec![batch], raw_bytes, vec![])
+            .await
     }
 
     /// Appends rows together with source positions `(app id, version)`: both become
@@ -168,22 +168,30 @@ impl Table {
     /// Positions are recorded even when `batch` has no rows.
     pub async fn append_with_sources(
         &self,
-        batch: RecordBatch,
+        mut batches: Vec<RecordBatch>,
         raw_bytes: u64,
         sources: wal::Sources,
     ) -> Result<()> {
-        if batch.num_rows() == 0 && sources.is_empty() {
+        let empty = batches.iter().all(|b| b.num_rows() == 0);
+        if empty && sources.is_empty() {
             return Ok(());
         }
+        // One (possibly empty) batch carries the positions when there are no rows.
+        if batches.len() > 1 {
+            batches.retain(|b| b.num_rows() > 0);
+        }
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(arrow_schema(&self.columns())));
+        }
         let mut st = self.state.lock().await;
-        let seq = st.wal.append(&batch, &sources)?;
+        let seq = st.wal.append(&batches, &sources)?;
         if !sources.is_empty() {
             st.hot_sources.push((seq, sources));
         }
-        if batch.num_rows() == 0 {
+        if empty {
             return Ok(());
         }
-        st.hot.push((seq, batch));
+        st.hot.extend(batches.into_iter().map(|b| (seq, b)));
         st.pending_items += 1;
         st.pending_bytes += raw_bytes;
         st.first_pending.get_or_insert_with(Instant::now);
@@ -260,15 +268,12 @@ impl Table {
             .iter()
             .map(|b| delta::to_storage(b, &columns))
             .collect::<Result<_>>()?;
-        let schema = eddy_kql::types::storage_schema(&columns);
-        let combined = concat_batches(&schema, &storage)
-            .map_err(|e| ExplorerError::Execution(e.to_string()))?;
-        let rows = combined.num_rows();
+        let rows = storage.iter().map(RecordBatch::num_rows).sum();
         let txns: Vec<(String, i64)> = sources.clone().into_iter().collect();
         let mut table = delta::append(
             table,
             &self.name,
-            combined,
+            storage,
             Some(upto),
             &txns,
             SaveMode::Append,
@@ -319,7 +324,7 @@ impl Table {
         let table = delta::append(
             st.delta.clone(),
             &self.name,
-            storage,
+            vec![storage],
             None,
             &[],
             SaveMode::Overwrite,

@@ -1,8 +1,8 @@
 //! The write-ahead log of a table's un-sealed rows.
 //!
-//! Segment files `{first_seq:020}.wal` hold records
-//! `[len u32][crc32c u32][seq u64][Arrow IPC stream of one batch]`, each fsynced before
-//! the ingest that wrote it is acknowledged. Sealing rotates to a new segment and, once
+//! Segment files `{first_seq:020}.wal` hold records (format in [`segment`]) of one
+//! Arrow IPC stream of one batch each, fsynced before the ingest that wrote it is
+//! acknowledged. Sealing rotates to a new segment and, once
 //! the Delta commit that carries the sealed rows (and their last sequence number, as an
 //! app transaction) is durable, deletes the older segments. Replay skips records whose
 //! sequence number the Delta table already holds, so a crash between commit and delete
@@ -11,6 +11,8 @@
 //! A record may carry source positions (e.g. a data connection's hub partition and
 //! sequence number) in the Arrow schema metadata: they become durable with the rows in
 //! the same fsync, and move into the sealing Delta commit as app transactions.
+
+mod segment;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -23,7 +25,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{ExplorerError, Result};
 
-const HEADER: usize = 16;
 /// Schema metadata key of a record's source positions (JSON `[[app id, version], ...]`).
 const SOURCES_KEY: &str = "eddy.sources";
 
@@ -32,7 +33,7 @@ pub type Sources = Vec<(String, i64)>;
 
 pub struct Wal {
     dir: PathBuf,
-    file: File,
+    file: segment::Segment,
     current_first: u64,
     next_seq: u64,
 }
@@ -40,7 +41,7 @@ pub struct Wal {
 /// A record read back on open.
 pub struct Replayed {
     pub seq: u64,
-    pub batch: RecordBatch,
+    pub batches: Vec<RecordBatch>,
     pub sources: Sources,
 }
 
@@ -66,28 +67,25 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
-    let mut buf = vec![];
-    encode_into(batch, &mut buf)?;
-    Ok(buf)
-}
-
-/// Appends the Arrow IPC stream of `batch` to `buf`.
-fn encode_into(batch: &RecordBatch, buf: &mut Vec<u8>) -> Result<()> {
-    let mut w = StreamWriter::try_new(buf, &batch.schema()).map_err(arrow_err)?;
-    w.write(batch).map_err(arrow_err)?;
-    w.finish().map_err(arrow_err)
+/// Writes the Arrow IPC stream of `batches` (at least one, all of one schema) to `out`.
+fn encode_into(batches: &[RecordBatch], out: &mut dyn Write) -> std::io::Result<()> {
+    let io = |e: datafusion::arrow::error::ArrowError| std::io::Error::other(e.to_string());
+    let schema = batches
+        .first()
+        .ok_or_else(|| std::io::Error::other("a WAL record needs a batch"))?
+        .schema();
+    let mut w = StreamWriter::try_new(out, &schema).map_err(io)?;
+    for b in batches {
+        w.write(b).map_err(io)?;
+    }
+    w.finish().map_err(io)
 }
 
 /// The batch of a record and the source positions its schema metadata carries.
-fn decode(bytes: &[u8]) -> Result<(RecordBatch, Sources)> {
-    let mut r = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(arrow_err)?;
-    let batch = match r.next() {
-        Some(b) => b.map_err(arrow_err)?,
-        None => return Err(ExplorerError::Execution("empty WAL record".into())),
-    };
-    let sources = batch
-        .schema()
+fn decode(bytes: &[u8]) -> Result<(Vec<RecordBatch>, Sources)> {
+    let r = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(arrow_err)?;
+    let schema = r.schema();
+    let sources = schema
         .metadata()
         .get(SOURCES_KEY)
         .map(|text| {
@@ -96,26 +94,34 @@ fn decode(bytes: &[u8]) -> Result<(RecordBatch, Sources)> {
         })
         .transpose()?
         .unwrap_or_default();
-    let plain = datafusion::arrow::datatypes::Schema::new(batch.schema().fields().clone());
-    let batch = RecordBatch::try_new(std::sync::Arc::new(plain), batch.columns().to_vec())
-        .map_err(arrow_err)?;
-    Ok((batch, sources))
+    let plain = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
+        schema.fields().clone(),
+    ));
+    let mut batches = vec![];
+    for b in r {
+        let b = b.map_err(arrow_err)?;
+        batches.push(RecordBatch::try_new(plain.clone(), b.columns().to_vec()).map_err(arrow_err)?);
+    }
+    if batches.is_empty() {
+        return Err(ExplorerError::Execution("empty WAL record".into()));
+    }
+    Ok((batches, sources))
 }
 
-/// `batch` with `sources` in its schema metadata (unchanged when there are none).
-fn with_sources(batch: &RecordBatch, sources: &[(String, i64)]) -> Result<RecordBatch> {
-    if sources.is_empty() {
-        return Ok(batch.clone());
-    }
+/// `batches` with `sources` in their schema metadata (unchanged when there are none).
+fn with_sources(batches: &[RecordBatch], sources: &[(String, i64)]) -> Result<Vec<RecordBatch>> {
+    let Some(first) = batches.first().filter(|_| !sources.is_empty()) else {
+        return Ok(batches.to_vec());
+    };
     let text = serde_json::to_string(sources).expect("positions serialize");
-    let schema = datafusion::arrow::datatypes::Schema::new_with_metadata(
-        batch.schema().fields().clone(),
+    let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        first.schema().fields().clone(),
         HashMap::from([(SOURCES_KEY.to_string(), text)]),
-    );
-    batch
-        .clone()
-        .with_schema(std::sync::Arc::new(schema))
-        .map_err(arrow_err)
+    ));
+    batches
+        .iter()
+        .map(|b| b.clone().with_schema(schema.clone()).map_err(arrow_err))
+        .collect()
 }
 
 fn arrow_err(e: datafusion::arrow::error::ArrowError) -> ExplorerError {
@@ -136,26 +142,17 @@ impl Wal {
             File::open(path)
                 .and_then(|mut f| f.read_to_end(&mut bytes))
                 .map_err(ExplorerError::io(format!("read {}", path.display())))?;
-            let mut pos = 0;
-            while pos + HEADER <= bytes.len() {
-                let len =
-                    u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
-                let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes"));
-                let end = pos + HEADER + len;
-                if end > bytes.len() || crc32c::crc32c(&bytes[pos + 8..end]) != crc {
-                    break;
-                }
-                let seq = u64::from_le_bytes(bytes[pos + 8..pos + 16].try_into().expect("8 bytes"));
-                if seq as i64 > committed {
-                    let (batch, sources) = decode(&bytes[pos + HEADER..end])?;
+            let (found, pos) = segment::records(&bytes);
+            for rec in found {
+                if rec.seq as i64 > committed {
+                    let (batches, sources) = decode(rec.payload)?;
                     replay.push(Replayed {
-                        seq,
-                        batch,
+                        seq: rec.seq,
+                        batches,
                         sources,
                     });
                 }
-                next_seq = next_seq.max(seq + 1);
-                pos = end;
+                next_seq = next_seq.max(rec.seq + 1);
             }
             if pos < bytes.len() {
                 tracing::warn!(path = %path.display(), at = pos, "truncating torn WAL tail");
@@ -171,11 +168,8 @@ impl Wal {
         // Start a fresh segment; the old ones stay until a seal commits their rows.
         let first = next_seq;
         let path = dir.join(segment_name(first));
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(ExplorerError::io(format!("open {}", path.display())))?;
+        let file = segment::Segment::create(&path)
+            .map_err(ExplorerError::io(format!("create {}", path.display())))?;
         eddy_common::fsutil::sync_dir(dir).map_err(ExplorerError::io("sync wal dir"))?;
         Ok((
             Wal {
@@ -188,23 +182,14 @@ impl Wal {
         ))
     }
 
-    /// Appends one batch (with the source positions it carries) durably and returns
+    /// Appends one record of batches (with the source positions it carries) durably and returns
     /// its sequence number.
-    pub fn append(&mut self, batch: &RecordBatch, sources: &[(String, i64)]) -> Result<u64> {
+    pub fn append(&mut self, batches: &[RecordBatch], sources: &[(String, i64)]) -> Result<u64> {
         let seq = self.next_seq;
-        // The header, then the payload encoded in place (one copy of the rows).
-        let mut rec = Vec::with_capacity(HEADER + batch.get_array_memory_size() + 1024);
-        rec.extend_from_slice(&[0; 8]);
-        rec.extend_from_slice(&seq.to_le_bytes());
-        encode_into(&with_sources(batch, sources)?, &mut rec)?;
-        let len = u32::try_from(rec.len() - HEADER)
-            .map_err(|_| ExplorerError::Execution("WAL record over 4 GiB".into()))?;
-        rec[0..4].copy_from_slice(&len.to_le_bytes());
-        let crc = crc32c::crc32c(&rec[8..]);
-        rec[4..8].copy_from_slice(&crc.to_le_bytes());
+        let batches = with_sources(batches, sources)?;
+        let size = batches.iter().map(RecordBatch::get_array_memory_size).sum();
         self.file
-            .write_all(&rec)
-            .and_then(|_| self.file.sync_data())
+            .append(seq, size, |out| encode_into(&batches, out))
             .map_err(ExplorerError::io("append to WAL"))?;
         self.next_seq += 1;
         Ok(seq)
@@ -217,11 +202,8 @@ impl Wal {
             return Ok(());
         }
         let path = self.dir.join(segment_name(first));
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(ExplorerError::io(format!("open {}", path.display())))?;
+        self.file = segment::Segment::create(&path)
+            .map_err(ExplorerError::io(format!("create {}", path.display())))?;
         self.current_first = first;
         eddy_common::fsutil::sync_dir(&self.dir).map_err(ExplorerError::io("sync wal dir"))
     }
@@ -245,3 +227,6 @@ impl Wal {
         self.release(self.next_seq.saturating_sub(1))
     }
 }
+
+#[cfg(test)]
+mod tests;
