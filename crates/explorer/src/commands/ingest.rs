@@ -198,7 +198,7 @@ impl Explorer {
         source: &str,
         props: &IngestProps,
     ) -> std::result::Result<Result<Prepared>, ExplorerError> {
-        let data = read_source(source).await?;
+        let input = open_source(source).await?;
         let parts = match self.request_parts(db, table, props) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
@@ -206,7 +206,11 @@ impl Explorer {
         let (props, name) = (props.clone(), source_name(source).to_string());
         let parsed = tokio::task::spawn_blocking(move || {
             let parse_started = Instant::now();
-            let parsed = ingest::parse(&parts.request(&props, &name), &data)?;
+            let req = parts.request(&props, &name);
+            let parsed = match input {
+                Input::File(file) => ingest::parse_file(&req, file)?,
+                Input::Bytes(data) => ingest::parse(&req, &data)?,
+            };
             Ok(Prepared {
                 table: parts.table,
                 parsed,
@@ -490,6 +494,30 @@ pub fn guess_format(source: &str) -> Format {
     let name = lower.trim_end_matches(".gz");
     let ext = name.rsplit('.').next().unwrap_or("");
     Format::parse(ext).unwrap_or(Format::Csv(b','))
+}
+
+/// A source ready to parse: a local file (read as it is parsed) or fetched bytes.
+enum Input {
+    File(std::fs::File),
+    Bytes(Vec<u8>),
+}
+
+/// Opens a local path or `file://` URL; fetches an http(s) URL.
+async fn open_source(source: &str) -> Result<Input> {
+    let source = source.split(';').next().unwrap_or(source);
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Ok(Input::Bytes(read_source(source).await?));
+    }
+    let path = source.strip_prefix("file://").unwrap_or(source);
+    let unreadable =
+        |e: std::io::Error| ExplorerError::InvalidArgument(format!("cannot read {path}: {e}"));
+    let file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+    if file.metadata().await.map_err(unreadable)?.is_dir() {
+        return Err(ExplorerError::InvalidArgument(format!(
+            "cannot read {path}: it is a directory"
+        )));
+    }
+    Ok(Input::File(file.into_std().await))
 }
 
 /// Reads a local path, a `file://` URL or an http(s) URL.

@@ -10,6 +10,7 @@ pub mod events;
 mod fields;
 mod flat;
 mod json;
+mod json_lines;
 pub mod mapping;
 mod parquet;
 
@@ -130,6 +131,21 @@ fn decompress(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
     Ok(std::borrow::Cow::Borrowed(data))
 }
 
+/// Parses the local file `file` per `req`: NDJSON is read in windows (the file is never
+/// held whole in memory), anything else is read whole and goes to [`parse`].
+pub fn parse_file(req: &Request<'_>, mut file: std::fs::File) -> Result<Parsed> {
+    let mut magic = [0u8; 2];
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0)
+        .map_err(|e| ExplorerError::Execution(format!("read {}: {e}", req.source)))?;
+    if req.format == Format::Json && magic[..n] != [0x1f, 0x8b] {
+        return json_lines::from_file(req, &mut file);
+    }
+    let mut data = vec![];
+    file.read_to_end(&mut data)
+        .map_err(|e| ExplorerError::Execution(format!("read {}: {e}", req.source)))?;
+    parse(req, &data)
+}
+
 /// Parses `data` per `req` into rows of the table.
 pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     if let Some(m) = req.mapping {
@@ -160,7 +176,7 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
     let data = decompress(data)?;
     let raw_bytes = data.len() as u64;
     if req.format == Format::Json {
-        return json_lines(req, &data);
+        return json_lines::from_bytes(req, &data);
     }
     let text = utf8(&data);
     match req.format {
@@ -216,103 +232,6 @@ pub fn parse(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
         ),
         Format::Json | Format::Parquet | Format::Avro => unreachable!("handled above"),
     }
-}
-
-/// Below this size NDJSON is parsed on one thread.
-const PARALLEL_JSON_BYTES: usize = 4 << 20;
-
-/// NDJSON: cut into chunks of whole lines, one per core, parsed in parallel and joined
-/// in order (line numbers stay those of the whole source).
-fn json_lines(req: &Request<'_>, data: &[u8]) -> Result<Parsed> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks = if data.len() < PARALLEL_JSON_BYTES || threads == 1 {
-        vec![(1, data)]
-    } else {
-        line_chunks(data, threads)
-    };
-    let plan = fields::FieldPlan::new(req);
-    let fastest = flat::FlatPlan::new(req);
-    let parse_chunk = |i: usize, first_line: u64, bytes: &[u8]| {
-        let skip = (i == 0 && req.ignore_first_record) as usize;
-        if let Some(parsed) = fastest
-            .as_ref()
-            .and_then(|p| p.decode(req, bytes, skip > 0))
-        {
-            return Ok(parsed);
-        }
-        let text = utf8(bytes);
-        let Some(plan) = &plan else {
-            let (records, failures) = json::lines(&text, first_line);
-            let records = records.into_iter().skip(skip).collect();
-            return json_records(req, records, failures, "line", bytes.len() as u64);
-        };
-        let keys: Vec<&str> = plan.keys.iter().map(String::as_str).collect();
-        let mut read = json::lines_fields(&text, first_line, &keys);
-        if skip > 0 {
-            read.skip_first();
-        }
-        let columns = plan.columns(req, read.columns, &read.lines);
-        let lines = read.lines;
-        finish_columns(
-            req,
-            columns,
-            lines.len(),
-            &|r| format!("line {}", lines[r]),
-            read.failures,
-            bytes.len() as u64,
-        )
-    };
-    if chunks.len() == 1 {
-        return parse_chunk(0, 1, data);
-    }
-    let parts: Vec<Result<Parsed>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .enumerate()
-            .map(|(i, (first, bytes))| s.spawn(move || parse_chunk(i, *first, bytes)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(ExplorerError::Execution(
-                        "a JSON parser thread panicked".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
-    let mut out = Parsed {
-        batches: vec![],
-        failures: vec![],
-        conversion_failures: 0,
-        raw_bytes: data.len() as u64,
-    };
-    for part in parts {
-        let part = part?;
-        out.batches.extend(part.batches);
-        out.failures.extend(part.failures);
-        out.conversion_failures += part.conversion_failures;
-    }
-    Ok(out)
-}
-
-/// `data` in about `n` pieces that end at line ends, each with its first line's number.
-fn line_chunks(data: &[u8], n: usize) -> Vec<(u64, &[u8])> {
-    let mut chunks = vec![];
-    let (mut start, mut line) = (0, 1u64);
-    let target = data.len().div_ceil(n);
-    while start < data.len() {
-        let mut end = (start + target).min(data.len());
-        while end < data.len() && data[end - 1] != b'\n' {
-            end += 1;
-        }
-        let piece = &data[start..end];
-        chunks.push((line, piece));
-        line += memchr::memchr_iter(b'\n', piece).count() as u64;
-        start = end;
-    }
-    chunks
 }
 
 fn json_records(

@@ -186,7 +186,7 @@ impl Cached {
         while offset < batch.num_rows() {
             let len = PART_ROWS.min(batch.num_rows() - offset);
             let slice = batch.slice(offset, len);
-            let bytes = slice.get_array_memory_size() as u64;
+            let bytes = slice_bytes(&slice);
             if !reserve(bytes) {
                 return false;
             }
@@ -196,6 +196,21 @@ impl Cached {
         }
         true
     }
+}
+
+/// The memory a slice of a batch holds for its rows: the share of its buffers the
+/// slice covers (a slice keeps the whole buffers alive, but the other slices of the
+/// same batch, which are cached too, account for the rest).
+fn slice_bytes(slice: &RecordBatch) -> u64 {
+    slice
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum::<usize>() as u64
 }
 
 fn percent_decode(path: &str) -> String {
@@ -337,5 +352,46 @@ impl PruningStatistics for Stats<'_> {
 
     fn contained(&self, _: &Column, _: &HashSet<ScalarValue>) -> Option<BooleanArray> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    use super::{Cached, PART_ROWS};
+
+    #[test]
+    fn a_big_batch_cut_into_parts_counts_its_memory_once() {
+        let rows = PART_ROWS * 8;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..rows as i64)),
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| format!("row {i}")),
+                )),
+            ],
+        )
+        .unwrap();
+        let whole = batch.get_array_memory_size() as u64;
+        let mut cached = Cached {
+            parts: vec![],
+            bytes: 0,
+        };
+        assert!(cached.push(&batch));
+        assert_eq!(cached.parts.len(), 8);
+        // Each part is a slice of the same buffers: counting every slice's buffers
+        // would be eight times the batch.
+        assert!(cached.bytes <= whole, "{} > {whole}", cached.bytes);
+        assert!(cached.bytes * 2 >= whole, "{} << {whole}", cached.bytes);
     }
 }
