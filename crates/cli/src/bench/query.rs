@@ -3,7 +3,8 @@
 //!
 //! 1. Ingestion: the NDJSON files go into Eddy with `.ingest into` and a JSON mapping
 //!    (timed until the command returns: rows durable and queryable), and into DuckDB
-//!    with `read_json` into a native table.
+//!    with `read_json` into a native table, in memory (the query peer) and, timed
+//!    separately, into a database file with a checkpoint (the durable peer).
 //! 2. Eddy's rows are sealed into Delta (the batching policy fires) and compaction has
 //!    settled before the queries run; one warm-up query loads the hot cache (its time
 //!    is reported), as DuckDB's table is in memory after its load.
@@ -203,6 +204,8 @@ pub async fn run(mut args: QueryBenchArgs) -> Result<()> {
     let duck_ingest = duck["ingest_seconds"].as_f64().unwrap_or(0.0);
     let eddy_rate = rows as f64 / ingest_seconds;
     let duck_rate = rows as f64 / duck_ingest.max(1e-9);
+    let duck_durable = duck["ingest_durable_seconds"].as_f64().unwrap_or(0.0);
+    let duck_durable_rate = rows as f64 / duck_durable.max(1e-9);
     let disagree: Vec<&Value> = results
         .iter()
         .filter(|r| r["answers_agree"] == json!(false))
@@ -223,6 +226,9 @@ pub async fn run(mut args: QueryBenchArgs) -> Result<()> {
             "duckdb_seconds": round(duck_ingest, 3),
             "duckdb_rows_per_sec": duck_rate.round(),
             "ratio_eddy_to_duckdb_rows_per_sec": round(eddy_rate / duck_rate.max(1e-9), 3),
+            "duckdb_durable_seconds": round(duck_durable, 3),
+            "duckdb_durable_rows_per_sec": duck_durable_rate.round(),
+            "ratio_eddy_to_duckdb_durable_rows_per_sec": round(eddy_rate / duck_durable_rate.max(1e-9), 3),
         },
         "eddy_first_query_seconds": round(cache_load_seconds, 3),
         "queries": results,
@@ -306,6 +312,7 @@ async fn duckdb(
     let job = json!({
         "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
         "devices": devices.display().to_string(),
+        "durable_path": dir.join("duckdb-durable.db").display().to_string(),
         "runs": args.runs,
         "queries": QUERIES.iter().map(|q| json!({"name": q.name, "sql": q.sql})).collect::<Vec<_>>(),
     });

@@ -116,6 +116,13 @@ impl FlatPlan {
                 }
             }
             rows += 1;
+            if rows == 1024 {
+                let left = estimate.saturating_sub(rows);
+                columns
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|c| c.reserve_like(rows, left));
+            }
         }
         let mut arrays = vec![];
         for (col, c) in columns.into_iter().zip(req.columns) {
