@@ -104,19 +104,22 @@ impl<'a> Scanner<'a> {
                 Some(k) => cells[k] = self.value()?,
                 None => self.skip(1)?,
             }
-            self.spaces();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.spaces();
-                }
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.comma_or_close(b'}')? {
+                return Some(());
             }
         }
+    }
+
+    /// After an item of an object or array: past a comma (false) or the closing
+    /// bracket (true).
+    fn comma_or_close(&mut self, close: u8) -> Option<bool> {
+        self.spaces();
+        let c = self.peek()?;
+        self.i += 1;
+        if c == close {
+            return Some(true);
+        }
+        (c == b',').then(|| self.spaces()).map(|_| false)
     }
 
     /// A wanted value's cell.
@@ -174,17 +177,8 @@ impl<'a> Scanner<'a> {
                 }
                 loop {
                     self.skip(depth + 1)?;
-                    self.spaces();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.spaces();
-                        }
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.comma_or_close(b']')? {
+                        return Some(());
                     }
                 }
             }
@@ -202,17 +196,8 @@ impl<'a> Scanner<'a> {
                     self.expect(b':')?;
                     self.spaces();
                     self.skip(depth + 1)?;
-                    self.spaces();
-                    match self.peek()? {
-                        b',' => {
-                            self.i += 1;
-                            self.spaces();
-                        }
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.comma_or_close(b'}')? {
+                        return Some(());
                     }
                 }
             }
