@@ -12,19 +12,17 @@
 //! maximum of every column, so a filter skips parts the way the Delta scan skips files,
 //! and the parts spread over the query's partitions.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::pruning::PruningStatistics;
-use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::TableType;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
@@ -33,6 +31,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::DeltaTable;
 use eddy_kql::types::ColumnDef;
 
+use super::parts_scan::{PartsSource, Stats};
 use super::{delta, extents};
 use crate::error::{ExplorerError, Result};
 
@@ -68,7 +67,16 @@ pub struct Part {
 }
 
 impl Part {
-    fn new(batch: RecordBatch) -> Part {
+    /// The minimum and maximum of column `i`, if it orders and has a non-null value.
+    pub fn bounds(&self, i: usize) -> Option<&(ScalarValue, ScalarValue)> {
+        self.stats.get(i)?.as_ref()
+    }
+
+    pub fn null_count(&self, i: usize) -> u64 {
+        self.nulls.get(i).copied().unwrap_or(0)
+    }
+
+    pub(super) fn new(batch: RecordBatch) -> Part {
         let mut stats = vec![];
         let mut nulls = vec![];
         for a in batch.columns() {
@@ -279,79 +287,20 @@ impl TableProvider for CachedTable {
             }
             _ => vec![true; self.parts.len()],
         };
-        let n = state.config().target_partitions().max(1);
-        let mut partitions: Vec<Vec<RecordBatch>> = vec![vec![]; n];
-        for (i, part) in self
+        let kept: Vec<Arc<Part>> = self
             .parts
             .iter()
             .zip(&keep)
             .filter(|(_, k)| **k)
-            .map(|(p, _)| p)
-            .enumerate()
-        {
-            partitions[i % n].push(part.batch.clone());
-        }
-        partitions.retain(|p| !p.is_empty());
-        if partitions.is_empty() {
-            partitions.push(vec![]);
-        }
-        Ok(MemorySourceConfig::try_new_exec(
-            &partitions,
+            .map(|(p, _)| p.clone())
+            .collect();
+        let source = PartsSource::new(
             self.schema.clone(),
+            kept,
+            state.config().target_partitions(),
             projection.cloned(),
-        )?)
-    }
-}
-
-struct Stats<'a> {
-    schema: &'a SchemaRef,
-    parts: &'a [Arc<Part>],
-}
-
-impl Stats<'_> {
-    fn bound(&self, column: &Column, max: bool) -> Option<ArrayRef> {
-        let i = self.schema.index_of(&column.name).ok()?;
-        let values: Vec<ScalarValue> = self
-            .parts
-            .iter()
-            .map(|p| {
-                p.stats[i]
-                    .as_ref()
-                    .map(|(lo, hi)| if max { hi.clone() } else { lo.clone() })
-            })
-            .collect::<Option<_>>()?;
-        ScalarValue::iter_to_array(values).ok()
-    }
-}
-
-impl PruningStatistics for Stats<'_> {
-    fn min_values(&self, column: &Column) -> Option<ArrayRef> {
-        self.bound(column, false)
-    }
-
-    fn max_values(&self, column: &Column) -> Option<ArrayRef> {
-        self.bound(column, true)
-    }
-
-    fn num_containers(&self) -> usize {
-        self.parts.len()
-    }
-
-    fn null_counts(&self, column: &Column) -> Option<ArrayRef> {
-        let i = self.schema.index_of(&column.name).ok()?;
-        Some(Arc::new(UInt64Array::from_iter_values(
-            self.parts.iter().map(|p| p.nulls[i]),
-        )))
-    }
-
-    fn row_counts(&self) -> Option<ArrayRef> {
-        Some(Arc::new(UInt64Array::from_iter_values(
-            self.parts.iter().map(|p| p.batch.num_rows() as u64),
-        )))
-    }
-
-    fn contained(&self, _: &Column, _: &HashSet<ScalarValue>) -> Option<BooleanArray> {
-        None
+        )?;
+        Ok(DataSourceExec::from_data_source(source))
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod delta;
 mod extents;
+mod parts_scan;
 mod retention;
 pub mod wal;
 

@@ -34,7 +34,7 @@ async fn cached_rows_answer_like_the_files_and_filters_skip_parts() {
         .await
         .unwrap();
     assert!(
-        !plan.contains("count_files_scanned") && plan.contains("partition_sizes=[1]"),
+        !plan.contains("count_files_scanned") && plan.contains("parts=1"),
         "the cache serves the sealed rows and keeps only the 2024-01-02 part:\n{plan}"
     );
 
@@ -79,4 +79,25 @@ async fn a_table_over_the_budget_is_read_from_its_files() {
         .await
         .unwrap();
     assert!(plan.contains("count_files_scanned=1"), "{plan}");
+}
+
+#[tokio::test]
+async fn top_reads_the_part_with_the_best_values_and_skips_the_others() {
+    cache::set_limit_bytes(64 << 20);
+    let env = Env::new().await;
+    env.run(".create table P (At:datetime, v:long)").await;
+    // Sealed one by one: four parts, the best values in the last.
+    for day in 1..=4 {
+        ingest_day(&env, day, day as i64 * 10).await;
+    }
+    let q = "P | top 2 by v desc";
+    let rows = env.rows(q).await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r[1] == json!(40)), "{rows:?}");
+    let plan = env
+        .explorer
+        .explain_analyze(DEFAULT_DATABASE, q)
+        .await
+        .unwrap();
+    assert!(plan.contains("parts_skipped=3"), "{plan}");
 }

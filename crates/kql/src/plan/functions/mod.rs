@@ -14,6 +14,7 @@ mod series_fns;
 pub mod sketch;
 pub mod string;
 pub mod string_fns;
+mod string_scan;
 pub mod value;
 pub mod window;
 

@@ -61,6 +61,18 @@ pub fn predicate(op: &'static str, case_sensitive: bool) -> ScalarUDF {
                         _ => None,
                     };
                     let in_place = edges.filter(|_| !n.is_empty() && n.is_ascii());
+                    if let Some((before, after)) = in_place {
+                        let scanned = super::string_scan::scan_ascii(
+                            hay,
+                            n.as_bytes(),
+                            case_sensitive,
+                            before,
+                            after,
+                        );
+                        if let Some(flags) = scanned {
+                            return Ok(ColumnarValue::Array(Arc::new(BooleanArray::from(flags))));
+                        }
+                    }
                     // No nulls in the answer: a plain vector of flags.
                     let flags: Vec<bool> = (0..hay.len())
                         .map(|i| {
@@ -125,7 +137,7 @@ fn is_term_char(c: char) -> bool {
 
 /// Whether `needle` occurs in `hay` with a term boundary on the sides `before`/`after`
 /// (a boundary only matters where the needle's own edge is a term character).
-fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> bool {
+pub(super) fn occurs_at_boundary(hay: &str, needle: &str, before: bool, after: bool) -> bool {
     occurs_with(
         hay,
         needle,
