@@ -120,19 +120,23 @@ impl DataSource for PartsSource {
         _context: Arc<TaskContext>,
     ) -> datafusion::common::Result<SendableRecordBatchStream> {
         let parts = self.partitions.get(partition).cloned().unwrap_or_default();
-        let mut pruner = self
-            .predicate
-            .clone()
-            .map(|p| Pruner::new(p, self.schema.clone(), self.projected.clone()));
+        let mut pruner = self.predicate.clone().map(|p| {
+            Pruner::new(
+                p,
+                self.schema.clone(),
+                self.projected.clone(),
+                parts.clone(),
+            )
+        });
         let this = self.clone();
         let scanned = MetricBuilder::new(&self.metrics).counter("parts_scanned", partition);
         let skipped = MetricBuilder::new(&self.metrics).counter("parts_skipped", partition);
         let mut left = self.fetch.unwrap_or(usize::MAX);
-        let batches = parts.into_iter().filter_map(move |part| {
+        let batches = parts.into_iter().enumerate().filter_map(move |(i, part)| {
             if left == 0 {
                 return None;
             }
-            if pruner.as_mut().is_some_and(|p| p.skips(&part)) {
+            if pruner.as_mut().is_some_and(|p| p.skips(i)) {
                 skipped.add(1);
                 return None;
             }
@@ -223,21 +227,27 @@ impl DataSource for PartsSource {
         Ok(None)
     }
 
-    /// Keeps the filters to skip parts with, but applies none to the rows: the
-    /// operators above keep filtering.
+    /// Keeps the dynamic filters to skip parts with, but applies none to the rows: the
+    /// operators above keep filtering. (Filters fixed at planning time already
+    /// pruned the parts in `CachedTable::scan`.)
     fn try_pushdown_filters(
         &self,
         filters: Vec<Arc<dyn PhysicalExpr>>,
         _config: &ConfigOptions,
     ) -> datafusion::common::Result<FilterPushdownPropagation<Arc<dyn DataSource>>> {
         let answer = vec![PushedDown::No; filters.len()];
-        if filters.is_empty() {
+        // A dynamic expression reports a non-zero generation.
+        let dynamic: Vec<_> = filters
+            .into_iter()
+            .filter(|f| snapshot_generation(f) != 0)
+            .collect();
+        if dynamic.is_empty() {
             return Ok(FilterPushdownPropagation::with_parent_pushdown_result(
                 answer,
             ));
         }
         let mut s = self.clone();
-        s.predicate = Some(conjunction(self.predicate.iter().cloned().chain(filters)));
+        s.predicate = Some(conjunction(self.predicate.iter().cloned().chain(dynamic)));
         Ok(
             FilterPushdownPropagation::with_parent_pushdown_result(answer)
                 .with_updated_node(Arc::new(s) as Arc<dyn DataSource>),
@@ -296,48 +306,56 @@ impl DataSource for PartsSource {
     }
 }
 
-/// Checks parts against a predicate that may change while the query runs, rebuilding
-/// the pruning predicate only when a dynamic filter in it has moved.
+/// Judges a partition's parts against a predicate that may change while the query
+/// runs. The verdicts for all parts come from one evaluation of the pruning predicate
+/// over their statistics, redone only when a dynamic filter in it has moved.
 struct Pruner {
     predicate: Arc<dyn PhysicalExpr>,
     schema: SchemaRef,
     projected: SchemaRef,
+    parts: Vec<Arc<Part>>,
     generation: Option<u64>,
-    pruning: Option<Arc<PruningPredicate>>,
+    /// Per part: whether a row of it may pass (all true when nothing can be proven).
+    keep: Vec<bool>,
 }
 
 impl Pruner {
-    fn new(predicate: Arc<dyn PhysicalExpr>, schema: SchemaRef, projected: SchemaRef) -> Pruner {
+    fn new(
+        predicate: Arc<dyn PhysicalExpr>,
+        schema: SchemaRef,
+        projected: SchemaRef,
+        parts: Vec<Arc<Part>>,
+    ) -> Pruner {
         Pruner {
             predicate,
             schema,
             projected,
+            keep: vec![true; parts.len()],
+            parts,
             generation: None,
-            pruning: None,
         }
     }
 
-    /// Whether no row of `part` can satisfy the predicate as it stands now.
-    fn skips(&mut self, part: &Arc<Part>) -> bool {
+    /// Whether no row of part `i` can satisfy the predicate as it stands now.
+    fn skips(&mut self, i: usize) -> bool {
         let generation = snapshot_generation(&self.predicate);
         if self.generation != Some(generation) {
             self.generation = Some(generation);
-            self.pruning = snapshot_physical_expr(self.predicate.clone())
-                .ok()
-                .and_then(|now| {
-                    PruningPredicateBuilder::new()
-                        .with_file_schema(self.projected.clone())
-                        .build(now)
-                });
+            self.keep = self.judge().unwrap_or_else(|| vec![true; self.parts.len()]);
         }
-        let Some(pruning) = &self.pruning else {
-            return false;
-        };
+        !self.keep.get(i).copied().unwrap_or(true)
+    }
+
+    fn judge(&self) -> Option<Vec<bool>> {
+        let now = snapshot_physical_expr(self.predicate.clone()).ok()?;
+        let pruning: Arc<PruningPredicate> = PruningPredicateBuilder::new()
+            .with_file_schema(self.projected.clone())
+            .build(now)?;
         let stats = Stats {
             schema: &self.schema,
-            parts: std::slice::from_ref(part),
+            parts: &self.parts,
         };
-        matches!(pruning.prune(&stats).as_deref(), Ok([false]))
+        pruning.prune(&stats).ok()
     }
 }
 
