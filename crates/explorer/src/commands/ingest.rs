@@ -189,8 +189,8 @@ impl Explorer {
         })
     }
 
-    /// Reads a source and parses it on a blocking thread (so the caller can append
-    /// the previous source meanwhile). `Err` is a source that could not be read.
+    /// Reads a source and parses it on a blocking thread. `Err` is a source that could
+    /// not be read.
     async fn read_and_parse(
         &self,
         db: &str,
@@ -198,13 +198,31 @@ impl Explorer {
         source: &str,
         props: &IngestProps,
     ) -> std::result::Result<Result<Prepared>, ExplorerError> {
-        let input = open_source(source).await?;
+        self.start_parse(db, table, source, props)
+            .await
+            .finish()
+            .await
+    }
+
+    /// Opens a source and starts parsing it on a blocking thread; the parse runs
+    /// while the caller goes on (appending the previous source, say).
+    async fn start_parse(
+        &self,
+        db: &str,
+        table: &str,
+        source: &str,
+        props: &IngestProps,
+    ) -> Parsing {
+        let input = match open_source(source).await {
+            Ok(i) => i,
+            Err(e) => return Parsing::Done(Err(e)),
+        };
         let parts = match self.request_parts(db, table, props) {
             Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Parsing::Done(Ok(Err(e))),
         };
         let (props, name) = (props.clone(), source_name(source).to_string());
-        let parsed = tokio::task::spawn_blocking(move || {
+        Parsing::Running(tokio::task::spawn_blocking(move || {
             let parse_started = Instant::now();
             let req = parts.request(&props, &name);
             let parsed = match input {
@@ -216,10 +234,7 @@ impl Explorer {
                 parsed,
                 parse_time: parse_started.elapsed(),
             })
-        })
-        .await
-        .unwrap_or_else(|e| Err(ExplorerError::Execution(format!("parse task: {e}"))));
-        Ok(parsed)
+        }))
     }
 
     /// Appends a parsed source (recording its bad records) and records the operation;
@@ -350,10 +365,12 @@ impl Explorer {
             let commit = self.commit_source(db, table, name, started, prepared);
             let report = match sources.get(i + 1) {
                 Some(next) => {
+                    // The next source's parse starts first: the append blocks this
+                    // task while it writes the WAL.
                     let next_started = Instant::now();
-                    let (report, next) =
-                        futures::join!(commit, self.read_and_parse(db, table, next, &all[i + 1]));
-                    current = Some((next_started, next));
+                    let parsing = self.start_parse(db, table, next, &all[i + 1]).await;
+                    let report = commit.await;
+                    current = Some((next_started, parsing.finish().await));
                     report
                 }
                 None => commit.await,
@@ -544,4 +561,21 @@ pub(crate) async fn read_source(source: &str) -> Result<Vec<u8>> {
     tokio::fs::read(path)
         .await
         .map_err(|e| ExplorerError::InvalidArgument(format!("cannot read {path}: {e}")))
+}
+
+/// A source being parsed on a blocking thread, or the reason it is not.
+enum Parsing {
+    Done(std::result::Result<Result<Prepared>, ExplorerError>),
+    Running(tokio::task::JoinHandle<Result<Prepared>>),
+}
+
+impl Parsing {
+    async fn finish(self) -> std::result::Result<Result<Prepared>, ExplorerError> {
+        match self {
+            Parsing::Done(r) => r,
+            Parsing::Running(h) => Ok(h
+                .await
+                .unwrap_or_else(|e| Err(ExplorerError::Execution(format!("parse task: {e}"))))),
+        }
+    }
 }

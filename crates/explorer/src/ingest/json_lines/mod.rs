@@ -11,6 +11,8 @@ use crate::error::{ExplorerError, Result};
 
 /// Below this size a window is parsed on one thread.
 const PARALLEL_JSON_BYTES: usize = 4 << 20;
+/// A window is cut into this many pieces per thread, taken in turn by the threads.
+const PIECES_PER_THREAD: usize = 3;
 /// Bytes per window (a longer line makes its window longer).
 const WINDOW: usize = 32 << 20;
 
@@ -50,7 +52,7 @@ impl<'a> Lines<'a> {
         let chunks = if bytes.len() < PARALLEL_JSON_BYTES || self.threads == 1 {
             vec![(self.next_line, bytes)]
         } else {
-            line_chunks(bytes, self.threads, self.next_line)
+            line_chunks(bytes, self.threads * PIECES_PER_THREAD, self.next_line)
         };
         self.next_line += memchr::memchr_iter(b'\n', bytes).count() as u64;
         // `ignoreFirstRecord` skips a record in the first piece that has one.
@@ -66,26 +68,41 @@ impl<'a> Lines<'a> {
         let parts: Vec<Result<Parsed>> = if chunks.len() == 1 {
             vec![this.chunk(chunks[0].0, chunks[0].1, skips[0])]
         } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (first, piece))| {
-                        let skip = skips[i];
-                        s.spawn(move || this.chunk(*first, piece, skip))
+            // Each thread takes the next piece when it is done with one, so a thread
+            // slowed down by other work holds up the window by one small piece at most.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let (chunks, skips, next) = (&chunks, &skips, &next);
+            let mut done: Vec<(usize, Result<Parsed>)> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..this.threads.min(chunks.len()))
+                    .map(|_| {
+                        s.spawn(move || {
+                            let mut mine = vec![];
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some((first, piece)) = chunks.get(i) else {
+                                    return mine;
+                                };
+                                mine.push((i, this.chunk(*first, piece, skips[i])));
+                            }
+                        })
                     })
                     .collect();
-                handles
+                workers
                     .into_iter()
-                    .map(|h| {
+                    .flat_map(|h| {
                         h.join().unwrap_or_else(|_| {
-                            Err(ExplorerError::Execution(
-                                "a JSON parser thread panicked".into(),
-                            ))
+                            vec![(
+                                0,
+                                Err(ExplorerError::Execution(
+                                    "a JSON parser thread panicked".into(),
+                                )),
+                            )]
                         })
                     })
                     .collect()
-            })
+            });
+            done.sort_by_key(|(i, _)| *i);
+            done.into_iter().map(|(_, p)| p).collect()
         };
         for part in parts {
             let part = part?;
@@ -186,11 +203,26 @@ pub fn from_file(req: &Request<'_>, file: &mut std::fs::File) -> Result<Parsed> 
 }
 
 fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, window: usize) -> Result<Parsed> {
-    let io = |e: std::io::Error| ExplorerError::Execution(format!("read {}: {e}", req.source));
     let mut lines = Lines::new(req);
-    let mut current = Vec::with_capacity(window + window / 4);
-    let mut next = Vec::with_capacity(window + window / 4);
-    let (mut end, mut eof) = fill(file, &mut current, window).map_err(io)?;
+    let mut current = buffers::take(window + window / 4);
+    let mut next = buffers::take(window + window / 4);
+    let parsed = read_windows(req, file, window, &mut lines, &mut current, &mut next);
+    buffers::give_back(current);
+    buffers::give_back(next);
+    parsed?;
+    Ok(lines.out)
+}
+
+fn read_windows(
+    req: &Request<'_>,
+    file: &mut std::fs::File,
+    window: usize,
+    lines: &mut Lines<'_>,
+    current: &mut Vec<u8>,
+    next: &mut Vec<u8>,
+) -> Result<()> {
+    let io = |e: std::io::Error| ExplorerError::Execution(format!("read {}: {e}", req.source));
+    let (mut end, mut eof) = fill(file, current, window).map_err(io)?;
     while !current.is_empty() {
         // The tail after the last whole line starts the next window.
         next.clear();
@@ -200,7 +232,7 @@ fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, window: usize) -> R
             let read = if eof {
                 Ok((next.len(), true))
             } else {
-                fill(file, &mut next, window)
+                fill(file, next, window)
             };
             let parsed = parse.join().unwrap_or_else(|_| {
                 Err(ExplorerError::Execution(
@@ -211,9 +243,38 @@ fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, window: usize) -> R
         });
         parsed?;
         (end, eof) = read.map_err(io)?;
-        std::mem::swap(&mut current, &mut next);
+        std::mem::swap(current, next);
     }
-    Ok(lines.out)
+    Ok(())
+}
+
+/// Window buffers kept for the next file: a buffer the size of a window is fresh
+/// memory each time it is allocated anew, and first touches of memory cost more than
+/// reading into it (page faults; the more so in a sandboxed kernel).
+mod buffers {
+    use std::sync::Mutex;
+
+    /// At most this many buffers wait (two per file being read).
+    const KEEP: usize = 4;
+
+    static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    /// An empty buffer of at least `capacity` bytes.
+    pub fn take(capacity: usize) -> Vec<u8> {
+        let reused = POOL.lock().ok().and_then(|mut p| p.pop());
+        let mut buf = reused.unwrap_or_default();
+        buf.clear();
+        buf.reserve(capacity);
+        buf
+    }
+
+    pub fn give_back(buf: Vec<u8>) {
+        if let Ok(mut p) = POOL.lock() {
+            if p.len() < KEEP {
+                p.push(buf);
+            }
+        }
+    }
 }
 
 /// `data` in about `n` pieces that end at line ends, each with its first line's number
