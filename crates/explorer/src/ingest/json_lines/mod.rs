@@ -1,8 +1,9 @@
-//! NDJSON sources: taken in windows of whole lines, each window cut into one piece per
-//! core, pieces parsed in parallel and kept in order as separate batches (line numbers
-//! stay those of the whole source). A file is read window by window into two reused
-//! buffers, the next window while the current one is parsed, so it is never held
-//! whole in memory and its bytes never land in fresh pages.
+//! NDJSON sources, parsed in parallel pieces of whole lines kept in order as separate
+//! batches (line numbers stay those of the whole source). Bytes in memory are taken in
+//! windows, each cut into pieces the threads take in turn. A file is read by the parser
+//! threads themselves, a piece at a time into reused buffers, so it is never held whole
+//! in memory, its bytes never land in fresh pages, and each piece is parsed while it is
+//! still in the cache.
 
 use std::io::Read;
 
@@ -105,13 +106,17 @@ impl<'a> Lines<'a> {
             done.into_iter().map(|(_, p)| p).collect()
         };
         for part in parts {
-            let part = part?;
-            self.out.batches.extend(part.batches);
-            self.out.failures.extend(part.failures);
-            self.out.conversion_failures += part.conversion_failures;
+            self.add(part?);
         }
-        self.out.raw_bytes += bytes.len() as u64;
         Ok(())
+    }
+
+    /// Adds a parsed piece's rows, failures and counts to the result.
+    fn add(&mut self, part: Parsed) {
+        self.out.batches.extend(part.batches);
+        self.out.failures.extend(part.failures);
+        self.out.conversion_failures += part.conversion_failures;
+        self.out.raw_bytes += part.raw_bytes;
     }
 
     /// One piece of whole lines: the flat path if it answers, else the general one.
@@ -177,75 +182,141 @@ fn from_bytes_in(req: &Request<'_>, data: &[u8], window: usize) -> Result<Parsed
     Ok(lines.out)
 }
 
-/// Reads into `buf` (which may hold the previous window's tail) until it holds a window
-/// of whole lines or the file ends; returns where the whole lines end and whether the
-/// file did (then the last line needs no newline).
-fn fill(
-    file: &mut std::fs::File,
-    buf: &mut Vec<u8>,
-    window: usize,
-) -> std::io::Result<(usize, bool)> {
-    loop {
-        let want = ((buf.len() + window / 4).max(window) - buf.len()) as u64;
-        let read = file.by_ref().take(want).read_to_end(buf)?;
-        if (read as u64) < want {
-            return Ok((buf.len(), true));
-        }
-        if let Some(i) = memchr::memrchr(b'\n', buf) {
-            return Ok((i + 1, false));
-        }
-    }
-}
-
-/// A local NDJSON file, window by window.
+/// A local NDJSON file, piece by piece.
 pub fn from_file(req: &Request<'_>, file: &mut std::fs::File) -> Result<Parsed> {
-    from_file_in(req, file, WINDOW)
+    from_file_in(req, file, PIECE)
 }
 
-fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, window: usize) -> Result<Parsed> {
+/// Bytes a parser thread reads at a time from a file (a longer line makes its piece
+/// longer).
+const PIECE: usize = 8 << 20;
+
+/// Each parser thread reads the file's next piece of whole lines itself (one at a
+/// time, in file order) and parses it while the other threads read or parse theirs.
+/// No thread waits for a whole window, and a piece is parsed while it is still in the
+/// CPU's cache from the read.
+fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, piece: usize) -> Result<Parsed> {
     let mut lines = Lines::new(req);
-    let mut current = buffers::take(window + window / 4);
-    let mut next = buffers::take(window + window / 4);
-    let parsed = read_windows(req, file, window, &mut lines, &mut current, &mut next);
-    buffers::give_back(current);
-    buffers::give_back(next);
-    parsed?;
+    let reader = std::sync::Mutex::new(Reader {
+        file,
+        tail: vec![],
+        next_line: 1,
+        index: 0,
+        eof: false,
+        skip_first: req.ignore_first_record,
+        failed: false,
+    });
+    let this = &lines;
+    let reader = &reader;
+    let mut done: Vec<(usize, Result<Parsed>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..this.threads)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut buf = buffers::take(piece + piece / 4);
+                    let mut mine = vec![];
+                    loop {
+                        let next = match reader.lock() {
+                            Ok(mut r) if !r.failed => {
+                                let next = r.next_piece(&mut buf, piece);
+                                r.failed = next.is_err();
+                                next
+                            }
+                            _ => Ok(None),
+                        };
+                        match next {
+                            Ok(Some(p)) => {
+                                mine.push((p.index, this.chunk(p.first_line, &buf, p.skip)));
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                let e =
+                                    ExplorerError::Execution(format!("read {}: {e}", req.source));
+                                mine.push((usize::MAX, Err(e)));
+                                break;
+                            }
+                        }
+                    }
+                    buffers::give_back(buf);
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(ExplorerError::Execution(
+                            "a JSON parser thread panicked".into(),
+                        )),
+                    )]
+                })
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    for (_, part) in done {
+        lines.add(part?);
+    }
     Ok(lines.out)
 }
 
-fn read_windows(
-    req: &Request<'_>,
-    file: &mut std::fs::File,
-    window: usize,
-    lines: &mut Lines<'_>,
-    current: &mut Vec<u8>,
-    next: &mut Vec<u8>,
-) -> Result<()> {
-    let io = |e: std::io::Error| ExplorerError::Execution(format!("read {}: {e}", req.source));
-    let (mut end, mut eof) = fill(file, current, window).map_err(io)?;
-    while !current.is_empty() {
-        // The tail after the last whole line starts the next window.
-        next.clear();
-        next.extend_from_slice(&current[end..]);
-        let (parsed, read) = std::thread::scope(|s| {
-            let parse = s.spawn(|| lines.window(&current[..end]));
-            let read = if eof {
-                Ok((next.len(), true))
-            } else {
-                fill(file, next, window)
-            };
-            let parsed = parse.join().unwrap_or_else(|_| {
-                Err(ExplorerError::Execution(
-                    "a JSON parser thread panicked".into(),
-                ))
-            });
-            (parsed, read)
-        });
-        parsed?;
-        (end, eof) = read.map_err(io)?;
-        std::mem::swap(current, next);
+/// Where the reading of a file stands; the parser threads take turns with it.
+struct Reader<'f> {
+    file: &'f mut std::fs::File,
+    /// Bytes after the last whole line read so far: the start of the next piece.
+    tail: Vec<u8>,
+    next_line: u64,
+    index: usize,
+    eof: bool,
+    skip_first: bool,
+    /// A read failed: the other threads stop.
+    failed: bool,
+}
+
+/// A piece of whole lines read into a thread's buffer.
+struct Piece {
+    index: usize,
+    first_line: u64,
+    /// `ignoreFirstRecord`: the source's first record is in this piece.
+    skip: bool,
+}
+
+impl Reader<'_> {
+    /// Reads the next piece of whole lines (about `size` bytes) into `buf`; None at
+    /// the end of the file.
+    fn next_piece(&mut self, buf: &mut Vec<u8>, size: usize) -> std::io::Result<Option<Piece>> {
+        buf.clear();
+        buf.append(&mut self.tail);
+        let end = loop {
+            if self.eof {
+                break buf.len();
+            }
+            let want = (size.max(buf.len() + size / 4) - buf.len()) as u64;
+            let read = self.file.by_ref().take(want).read_to_end(buf)?;
+            self.eof = (read as u64) < want;
+            if let Some(i) = memchr::memrchr(b'\n', buf) {
+                if !self.eof {
+                    break i + 1;
+                }
+            }
+        };
+        self.tail.extend_from_slice(&buf[end..]);
+        buf.truncate(end);
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let piece = Piece {
+            index: self.index,
+            first_line: self.next_line,
+            skip: self.skip_first && has_record(buf),
+        };
+        self.skip_first &= !piece.skip;
+        self.index += 1;
+        self.next_line += memchr::memchr_iter(b'\n', buf).count() as u64;
+        Ok(Some(piece))
     }
-    Ok(())
 }
 
 /// Window buffers kept for the next file: a buffer the size of a window is fresh
