@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod http;
+mod maintenance;
 mod queued;
 
 use std::future::Future;
@@ -172,16 +173,8 @@ impl Server {
                 }
             })
         };
-        let maintenance = {
-            let explorer = self.explorer.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(250));
-                loop {
-                    tick.tick().await;
-                    explorer.maintain().await;
-                }
-            })
-        };
+        let maintenance = maintenance::start(self.explorer.clone(), Duration::from_millis(250))
+            .map_err(ServerError::Serve)?;
         let (stop_queued, stopped) = tokio::sync::watch::channel(false);
         let queued = (!self.ingest_storage.is_empty()).then(|| {
             let mut stopped = stopped.clone();
@@ -237,7 +230,7 @@ impl Server {
         tracing::info!("stopping data connections");
         self.connections.stop().await;
         self.explorer.set_data_connections(None);
-        maintenance.abort();
+        maintenance.stop().await;
         tracing::info!("sealing hot table rows");
         if let Err(e) = self.explorer.seal_all().await {
             tracing::error!(error = %e, "sealing at shutdown failed; rows stay in the WAL and replay on start");
