@@ -72,38 +72,16 @@ impl<'a> Lines<'a> {
             // Each thread takes the next piece when it is done with one, so a thread
             // slowed down by other work holds up the window by one small piece at most.
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let (chunks, skips, next) = (&chunks, &skips, &next);
-            let mut done: Vec<(usize, Result<Parsed>)> = std::thread::scope(|s| {
-                let workers: Vec<_> = (0..this.threads.min(chunks.len()))
-                    .map(|_| {
-                        s.spawn(move || {
-                            let mut mine = vec![];
-                            loop {
-                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                let Some((first, piece)) = chunks.get(i) else {
-                                    return mine;
-                                };
-                                mine.push((i, this.chunk(*first, piece, skips[i])));
-                            }
-                        })
-                    })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            vec![(
-                                0,
-                                Err(ExplorerError::Execution(
-                                    "a JSON parser thread panicked".into(),
-                                )),
-                            )]
-                        })
-                    })
-                    .collect()
-            });
-            done.sort_by_key(|(i, _)| *i);
-            done.into_iter().map(|(_, p)| p).collect()
+            on_threads(this.threads.min(chunks.len()), || {
+                let mut mine = vec![];
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((first, piece)) = chunks.get(i) else {
+                        return mine;
+                    };
+                    mine.push((i, this.chunk(*first, piece, skips[i])));
+                }
+            })
         };
         for part in parts {
             self.add(part?);
@@ -207,59 +185,58 @@ fn from_file_in(req: &Request<'_>, file: &mut std::fs::File, piece: usize) -> Re
         failed: false,
     });
     let this = &lines;
-    let reader = &reader;
+    let parts = on_threads(this.threads, || {
+        let mut buf = buffers::take(piece + piece / 4);
+        let mut mine = vec![];
+        loop {
+            let next = match reader.lock() {
+                Ok(mut r) if !r.failed => {
+                    let next = r.next_piece(&mut buf, piece);
+                    r.failed = next.is_err();
+                    next
+                }
+                _ => Ok(None),
+            };
+            match next {
+                Ok(Some(p)) => mine.push((p.index, this.chunk(p.first_line, &buf, p.skip))),
+                Ok(None) => break,
+                Err(e) => {
+                    let e = ExplorerError::Execution(format!("read {}: {e}", req.source));
+                    mine.push((usize::MAX, Err(e)));
+                    break;
+                }
+            }
+        }
+        buffers::give_back(buf);
+        mine
+    });
+    for part in parts {
+        lines.add(part?);
+    }
+    Ok(lines.out)
+}
+
+/// Runs `work` on `threads` threads at once; each returns the pieces it parsed with
+/// their indexes. The results of all threads, in index order.
+fn on_threads<F>(threads: usize, work: F) -> Vec<Result<Parsed>>
+where
+    F: Fn() -> Vec<(usize, Result<Parsed>)> + Sync,
+{
+    let work = &work;
     let mut done: Vec<(usize, Result<Parsed>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..this.threads)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut buf = buffers::take(piece + piece / 4);
-                    let mut mine = vec![];
-                    loop {
-                        let next = match reader.lock() {
-                            Ok(mut r) if !r.failed => {
-                                let next = r.next_piece(&mut buf, piece);
-                                r.failed = next.is_err();
-                                next
-                            }
-                            _ => Ok(None),
-                        };
-                        match next {
-                            Ok(Some(p)) => {
-                                mine.push((p.index, this.chunk(p.first_line, &buf, p.skip)));
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                let e =
-                                    ExplorerError::Execution(format!("read {}: {e}", req.source));
-                                mine.push((usize::MAX, Err(e)));
-                                break;
-                            }
-                        }
-                    }
-                    buffers::give_back(buf);
-                    mine
-                })
-            })
-            .collect();
+        let workers: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(work)).collect();
         workers
             .into_iter()
             .flat_map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    vec![(
-                        usize::MAX,
-                        Err(ExplorerError::Execution(
-                            "a JSON parser thread panicked".into(),
-                        )),
-                    )]
+                    let e = ExplorerError::Execution("a JSON parser thread panicked".into());
+                    vec![(usize::MAX, Err(e))]
                 })
             })
             .collect()
     });
     done.sort_by_key(|(i, _)| *i);
-    for (_, part) in done {
-        lines.add(part?);
-    }
-    Ok(lines.out)
+    done.into_iter().map(|(_, p)| p).collect()
 }
 
 /// Where the reading of a file stands; the parser threads take turns with it.
