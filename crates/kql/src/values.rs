@@ -56,45 +56,72 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
 /// The common machine form `YYYY-MM-DDTHH:MM:SS[.f...]Z`, read without chrono; gives
 /// what the RFC 3339 parser gives (fraction truncated to microseconds) or None for any
 /// other shape, which the general parser then reads.
-fn parse_utc_iso(b: &[u8]) -> Option<i64> {
-    if b.len() < 20 || b[b.len() - 1] != b'Z' {
-        return None;
-    }
-    let digits = |at: usize, n: usize| -> Option<i64> {
-        b[at..at + n].iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let punct = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if punct.iter().any(|&(at, c)| b[at] != c) {
-        return None;
-    }
-    let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
-    let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
-    if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut micros = 0;
-    match &b[19..b.len() - 1] {
-        [] => {}
-        [b'.', frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
-            for (i, &c) in frac.iter().enumerate() {
-                if !c.is_ascii_digit() {
+pub fn parse_utc_iso(b: &[u8]) -> Option<i64> {
+    IsoDates::default().parse(b)
+}
+
+/// [`parse_utc_iso`] for many values in a row: the date of the last value is kept, so
+/// values of the same day skip reading and checking it again.
+#[derive(Default)]
+pub struct IsoDates {
+    last: Option<([u8; 10], i64)>,
+}
+
+impl IsoDates {
+    pub fn parse(&mut self, b: &[u8]) -> Option<i64> {
+        if b.len() < 20 || b[b.len() - 1] != b'Z' {
+            return None;
+        }
+        let digits = |at: usize, n: usize| -> Option<i64> {
+            b[at..at + n].iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let date: [u8; 10] = b[..10].try_into().ok()?;
+        let days = match self.last {
+            Some((last, days)) if last == date => days,
+            _ => {
+                if b[4] != b'-' || b[7] != b'-' {
                     return None;
                 }
-                if i < 6 {
-                    micros = micros * 10 + i64::from(c - b'0');
+                let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+                if year == 0
+                    || !(1..=12).contains(&month)
+                    || day == 0
+                    || day > days_in_month(year, month)
+                {
+                    return None;
                 }
+                let days = days_from_civil(year, month, day);
+                self.last = Some((date, days));
+                days
             }
-            micros *= 10i64.pow(6u32.saturating_sub(frac.len() as u32));
+        };
+        if b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
         }
-        _ => return None,
+        let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let mut micros = 0;
+        match &b[19..b.len() - 1] {
+            [] => {}
+            [b'.', frac @ ..] if !frac.is_empty() && frac.len() <= 9 => {
+                for (i, &c) in frac.iter().enumerate() {
+                    if !c.is_ascii_digit() {
+                        return None;
+                    }
+                    if i < 6 {
+                        micros = micros * 10 + i64::from(c - b'0');
+                    }
+                }
+                micros *= 10i64.pow(6u32.saturating_sub(frac.len() as u32));
+            }
+            _ => return None,
+        }
+        Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
     }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -262,6 +289,31 @@ mod tests {
                     .timestamp_micros()
             )
         );
+    }
+
+    #[test]
+    fn the_kept_date_changes_no_answer() {
+        let values = [
+            "2026-11-20T00:00:00Z",
+            "2026-11-20T23:59:59.5Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20 00:00:00Z",
+            "2026-11-20T00:00Z",
+            "2026-11-21T00:00:01Z",
+            "2026-11-20T00:00:02Z",
+            "2023-02-29T00:00:00Z",
+            "2023-02-29T00:00:01Z",
+            "2024-02-29T00:00:00Z",
+            "2024-02-29T10:00:00.000001Z",
+        ];
+        let mut kept = IsoDates::default();
+        for v in values {
+            let alone = DateTime::parse_from_rfc3339(v)
+                .ok()
+                .filter(|_| v.as_bytes()[10] == b'T')
+                .map(|d| d.timestamp_micros());
+            assert_eq!(kept.parse(v.as_bytes()), alone, "{v}");
+        }
     }
 
     #[test]

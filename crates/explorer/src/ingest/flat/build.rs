@@ -13,7 +13,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use eddy_kql::types::KustoType;
-use eddy_kql::values::parse_datetime;
+use eddy_kql::values::{parse_datetime, IsoDates};
 use serde_json::Value;
 
 use super::scan::Cell;
@@ -29,23 +29,29 @@ pub(super) enum Column {
     Long(Vec<i64>, NullBufferBuilder),
     Int(Vec<i32>, NullBufferBuilder),
     Real(Vec<f64>, NullBufferBuilder),
-    Time(Vec<i64>, NullBufferBuilder),
+    Time(Vec<i64>, NullBufferBuilder, IsoDates),
     /// Any other type: JSON values, converted at the end.
     General(KustoType, Vec<Option<Value>>),
 }
 
-/// The chunk's bytes, valid UTF-8, that cells point into.
+/// The chunk's bytes that cells point into (the scanner checked that every string in
+/// it is valid UTF-8, and all else is ASCII).
 pub(super) struct Source<'a> {
-    pub text: &'a str,
+    pub bytes: &'a [u8],
 }
 
 impl Source<'_> {
+    /// The bytes of a cell as text.
+    fn str(&self, start: usize, end: usize) -> Option<&str> {
+        std::str::from_utf8(&self.bytes[start..end]).ok()
+    }
+
     /// The text of a string cell.
     fn text(&self, start: usize, end: usize, escaped: bool) -> Option<Cow<'_, str>> {
         if !escaped {
-            return Some(Cow::Borrowed(&self.text[start..end]));
+            return self.str(start, end).map(Cow::Borrowed);
         }
-        serde_json::from_str::<String>(&self.text[start - 1..=end])
+        serde_json::from_slice::<String>(&self.bytes[start - 1..=end])
             .ok()
             .map(Cow::Owned)
     }
@@ -61,7 +67,7 @@ impl Source<'_> {
                 escaped,
             } => Some(Value::String(self.text(start, end, escaped)?.into_owned())),
             Cell::Num { start, end, .. } | Cell::Other { start, end } => {
-                Some(serde_json::from_str(&self.text[start..end]).ok()?)
+                Some(serde_json::from_slice(&self.bytes[start..end]).ok()?)
             }
         })
     }
@@ -72,7 +78,7 @@ impl Column {
         let nulls = || NullBufferBuilder::new(rows);
         match ty {
             KustoType::String => Column::Text {
-                values: Vec::with_capacity(rows.min(1024) * 32),
+                values: Vec::with_capacity(rows * 32),
                 offsets: {
                     let mut o = Vec::with_capacity(rows + 1);
                     o.push(0);
@@ -82,16 +88,24 @@ impl Column {
             KustoType::Long => Column::Long(Vec::with_capacity(rows), nulls()),
             KustoType::Int => Column::Int(Vec::with_capacity(rows), nulls()),
             KustoType::Real => Column::Real(Vec::with_capacity(rows), nulls()),
-            KustoType::DateTime => Column::Time(Vec::with_capacity(rows), nulls()),
+            KustoType::DateTime => {
+                Column::Time(Vec::with_capacity(rows), nulls(), IsoDates::default())
+            }
             other => Column::General(other, Vec::with_capacity(rows)),
         }
     }
 
-    /// For text: room for `rows` more values as long as the ones so far (`seen` rows).
+    /// Room for `rows` more values; text as long as the values so far (`seen` rows).
     pub fn reserve_like(&mut self, seen: usize, rows: usize) {
-        if let Column::Text { values, .. } = self {
-            let per_row = values.len() / seen.max(1) + 1;
-            values.reserve((per_row * rows).saturating_sub(values.capacity() - values.len()));
+        match self {
+            Column::Text { values, offsets } => {
+                offsets.reserve(rows);
+                values.reserve(values.len() * rows / seen.max(1));
+            }
+            Column::Long(v, _) | Column::Time(v, _, _) => v.reserve(rows),
+            Column::Int(v, _) => v.reserve(rows),
+            Column::Real(v, _) => v.reserve(rows),
+            Column::General(_, cells) => cells.reserve(rows),
         }
     }
 
@@ -106,7 +120,7 @@ impl Column {
                         start,
                         end,
                         escaped: false,
-                    } => values.extend_from_slice(&src.text.as_bytes()[start..end]),
+                    } => values.extend_from_slice(&src.bytes[start..end]),
                     other => {
                         let text = match src.value(other)?? {
                             Value::String(s) => s,
@@ -135,13 +149,14 @@ impl Column {
             Column::Real(v, nulls) => {
                 let x = match cell {
                     Cell::Num { start, end, int } => {
-                        let t = &src.text[start..end];
+                        let t = &src.bytes[start..end];
                         // Integers as serde_json reads them: `-0` is a negative zero.
-                        let x = match int.then(|| t.parse::<i64>().ok()).flatten() {
+                        let whole = || src.str(start, end)?.parse::<i64>().ok();
+                        let x = match int.then(whole).flatten() {
                             Some(i) if i != 0 => i as f64,
-                            _ => match short_decimal(t.as_bytes()) {
+                            _ => match short_decimal(t) {
                                 Some(x) => x,
-                                None => t.parse::<f64>().ok()?,
+                                None => src.str(start, end)?.parse::<f64>().ok()?,
                             },
                         };
                         // serde_json refuses numbers out of a real's range.
@@ -156,8 +171,19 @@ impl Column {
                 };
                 push(v, nulls, x.unwrap_or_default(), x.is_some());
             }
-            Column::Time(v, nulls) => {
-                let t = converted(src, cell, failed, parse_datetime, |_| None)?;
+            Column::Time(v, nulls, dates) => {
+                let iso = match cell {
+                    Cell::Str {
+                        start,
+                        end,
+                        escaped: false,
+                    } => dates.parse(&src.bytes[start..end]),
+                    _ => None,
+                };
+                let t = match iso {
+                    Some(t) => Some(t),
+                    None => converted(src, cell, failed, parse_datetime, |_| None)?,
+                };
                 push(v, nulls, t.unwrap_or_default(), t.is_some());
             }
             Column::General(_, cells) => cells.push(src.value(cell)?),
@@ -178,7 +204,7 @@ impl Column {
             Column::Long(v, mut n) => (Arc::new(Int64Array::new(v.into(), n.finish())), 0),
             Column::Int(v, mut n) => (Arc::new(Int32Array::new(v.into(), n.finish())), 0),
             Column::Real(v, mut n) => (Arc::new(Float64Array::new(v.into(), n.finish())), 0),
-            Column::Time(v, mut n) => (
+            Column::Time(v, mut n, _) => (
                 Arc::new(TimestampMicrosecondArray::new(v.into(), n.finish()).with_timezone("UTC")),
                 0,
             ),
@@ -241,7 +267,7 @@ fn integer(src: &Source<'_>, cell: Cell, failed: &mut u64) -> Option<Option<i64>
         int: true,
     } = cell
     {
-        if let Ok(n) = src.text[start..end].parse::<i64>() {
+        if let Some(Ok(n)) = src.str(start, end).map(str::parse::<i64>) {
             return Some(Some(n));
         }
     }

@@ -16,11 +16,15 @@ use eddy_kql::types::arrow_schema;
 use super::mapping::{Segment, Source};
 use super::{Parsed, Request};
 use build::Column;
-use scan::{Cell, Scanner};
+use scan::{Cell, Keys, Order, Scanner};
+
+/// Rows the columns first have room for; then room for the rest is estimated from
+/// the bytes these took.
+const FIRST_ROWS: usize = 1024;
 
 pub struct FlatPlan {
     /// The top-level keys read.
-    keys: Vec<Vec<u8>>,
+    keys: Keys,
     /// Per table column: the key it comes from.
     sources: Vec<Option<usize>>,
 }
@@ -69,43 +73,32 @@ impl FlatPlan {
             };
             sources[col] = Some(k);
         }
-        Some(FlatPlan { keys, sources })
+        Some(FlatPlan {
+            keys: Keys::new(keys),
+            sources,
+        })
     }
 
     /// The rows of NDJSON `bytes`, or None when the general path must read them.
     pub fn decode(&self, req: &Request<'_>, bytes: &[u8], skip_first: bool) -> Option<Parsed> {
-        let text = std::str::from_utf8(bytes).ok()?;
         // Offsets of string columns are 32-bit.
         if bytes.len() > i32::MAX as usize / 2 {
             return None;
         }
-        let src = build::Source { text };
-        let estimate = memchr::memchr_iter(b'\n', bytes).count() + 1;
+        let src = build::Source { bytes };
         let mut columns: Vec<Option<Column>> = req
             .columns
             .iter()
             .zip(&self.sources)
-            .map(|(c, s)| s.map(|_| Column::new(c.ty, estimate)))
+            .map(|(c, s)| s.map(|_| Column::new(c.ty, FIRST_ROWS)))
             .collect();
         let mut cells = vec![Cell::Missing; self.keys.len()];
         let mut scanner = Scanner::new(bytes);
         let (mut rows, mut failed, mut skip) = (0, 0u64, skip_first);
-        // Keys usually come in the same order on every line: try the one after the
-        // last match first.
-        let mut next_key = 0;
-        let keys = &self.keys;
-        let mut wanted = |key: &[u8]| {
-            let k = if keys.get(next_key).is_some_and(|k| k == key) {
-                next_key
-            } else {
-                keys.iter().position(|k| k == key)?
-            };
-            next_key = k + 1;
-            Some(k)
-        };
+        let mut order = Order::new(self.keys.len());
         while scanner.next_record() {
             cells.fill(Cell::Missing);
-            scanner.object(&mut cells, &mut wanted)?;
+            scanner.object(&mut cells, &self.keys, &mut order)?;
             scanner.end_of_line()?;
             if std::mem::take(&mut skip) {
                 continue;
@@ -116,12 +109,13 @@ impl FlatPlan {
                 }
             }
             rows += 1;
-            if rows == 1024 {
-                let left = estimate.saturating_sub(rows);
+            if rows == FIRST_ROWS {
+                // Room for the rest at the bytes per row so far, and a little more.
+                let left = (bytes.len() - scanner.i) * rows / scanner.i.max(1);
                 columns
                     .iter_mut()
                     .flatten()
-                    .for_each(|c| c.reserve_like(rows, left));
+                    .for_each(|c| c.reserve_like(rows, left + left / 32));
             }
         }
         let mut arrays = vec![];

@@ -29,6 +29,93 @@ pub(super) enum Cell {
     },
 }
 
+/// The top-level keys read, in the order they usually come.
+pub(super) struct Keys {
+    plain: Vec<Vec<u8>>,
+    /// `"key":` as compact JSON writes it, for keys with nothing to escape.
+    quoted: Vec<Option<Vec<u8>>>,
+}
+
+impl Keys {
+    pub fn new(plain: Vec<Vec<u8>>) -> Keys {
+        let quoted = plain
+            .iter()
+            .map(|k| {
+                let plain = k.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\');
+                plain.then(|| [&b"\""[..], k, b"\":"].concat())
+            })
+            .collect();
+        Keys { plain, quoted }
+    }
+
+    pub fn len(&self) -> usize {
+        self.plain.len()
+    }
+
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        self.plain.iter().position(|k| same(Some(k), key))
+    }
+}
+
+/// The order wanted keys came in: which came first in the last object, and which
+/// came after each. Lines of one source nearly always share it.
+pub(super) struct Order {
+    first: usize,
+    after: Vec<usize>,
+}
+
+impl Order {
+    /// To begin with, the keys' own order.
+    pub fn new(keys: usize) -> Order {
+        Order {
+            first: 0,
+            after: (1..=keys).collect(),
+        }
+    }
+
+    /// The key expected after `last` (None: at the start of an object).
+    fn after(&self, last: Option<usize>) -> usize {
+        last.map_or(self.first, |k| self.after[k])
+    }
+
+    fn learn(&mut self, last: Option<usize>, next: usize) {
+        match last {
+            Some(k) => self.after[k] = next,
+            None => self.first = next,
+        }
+    }
+}
+
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `w` that ends a plain run of string: a quote, a
+/// backslash or a control character. Only the lowest one is exact (that is all the
+/// caller uses): a borrow can mark bytes above it.
+fn stops(w: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+}
+
+/// A mask of the lowest `n` bytes (n < 8).
+fn low_bytes(n: usize) -> u64 {
+    (1u64 << (8 * n)).wrapping_sub(1)
+}
+
+/// Byte equality for short slices, a word at a time.
+fn same(a: Option<&[u8]>, b: &[u8]) -> bool {
+    let Some(a) = a else { return false };
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |p: &[u8]| u64::from_ne_bytes(p.try_into().unwrap_or_default());
+    let words = x.by_ref().zip(y.by_ref()).all(|(p, q)| word(p) == word(q));
+    words && x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
 pub(super) struct Scanner<'a> {
     pub b: &'a [u8],
     pub i: usize,
@@ -45,7 +132,11 @@ impl<'a> Scanner<'a> {
 
     /// Skips JSON whitespace within a line.
     pub fn spaces(&mut self) {
-        while let Some(b' ' | b'\t' | b'\r') = self.peek() {
+        while let Some(&c) = self.b.get(self.i) {
+            // Most bytes are above the space: one comparison says so.
+            if c > b' ' || !matches!(c, b' ' | b'\t' | b'\r') {
+                return;
+            }
             self.i += 1;
         }
     }
@@ -79,12 +170,10 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// One object: `wanted(key)` says which cell a key's value goes to.
-    pub fn object(
-        &mut self,
-        cells: &mut [Cell],
-        wanted: &mut impl FnMut(&[u8]) -> Option<usize>,
-    ) -> Option<()> {
+    /// One object: each wanted key's value goes to its cell. The key that `order`
+    /// expects next is tried first, compared as written.
+    pub fn object(&mut self, cells: &mut [Cell], keys: &Keys, order: &mut Order) -> Option<()> {
+        let mut last = None;
         self.expect(b'{')?;
         self.spaces();
         if self.peek()? == b'}' {
@@ -92,16 +181,30 @@ impl<'a> Scanner<'a> {
             return Some(());
         }
         loop {
-            self.expect(b'"')?;
-            let (start, end, escaped) = self.string()?;
-            if escaped {
-                return None;
-            }
+            let expected = order.after(last);
+            let found = match keys.quoted.get(expected) {
+                Some(Some(q)) if same(self.b.get(self.i..self.i + q.len()), q) => {
+                    self.i += q.len();
+                    Some(expected)
+                }
+                _ => {
+                    self.expect(b'"')?;
+                    let (start, end, escaped) = self.string()?;
+                    if escaped {
+                        return None;
+                    }
+                    self.spaces();
+                    self.expect(b':')?;
+                    keys.position(&self.b[start..end])
+                }
+            };
             self.spaces();
-            self.expect(b':')?;
-            self.spaces();
-            match wanted(&self.b[start..end]) {
-                Some(k) => cells[k] = self.value()?,
+            match found {
+                Some(k) => {
+                    cells[k] = self.value()?;
+                    order.learn(last, k);
+                    last = Some(k);
+                }
                 None => self.skip(1)?,
             }
             if self.comma_or_close(b'}')? {
@@ -211,31 +314,49 @@ impl<'a> Scanner<'a> {
             .then(|| self.i += word.len())
     }
 
-    /// The rest of a string after its opening quote: (start, end, has escapes). Escaped
-    /// strings are checked by serde_json; raw control characters are refused.
+    /// The rest of a string after its opening quote: (start, end, has escapes). Raw
+    /// control characters and invalid UTF-8 are refused; escaped strings are checked by
+    /// serde_json. Eight bytes are looked at a time while eight are left.
     fn string(&mut self) -> Option<(usize, usize, bool)> {
+        let b = self.b;
         let start = self.i;
         let mut at = start;
-        let mut escaped = false;
-        loop {
-            let end = at + memchr::memchr2(b'"', b'\\', &self.b[at..])?;
-            if self.b[end] == b'\\' {
-                escaped = true;
-                at = end + 2;
-                if at > self.b.len() {
-                    return None;
+        let (mut escaped, mut high) = (false, 0u64);
+        let end = loop {
+            while let Some(word) = b.get(at..at + 8) {
+                let w = u64::from_le_bytes(word.try_into().ok()?);
+                let stops = stops(w);
+                if stops != 0 {
+                    let n = (stops.trailing_zeros() / 8) as usize;
+                    high |= w & HIGH & low_bytes(n);
+                    at += n;
+                    break;
                 }
-                continue;
+                high |= w & HIGH;
+                at += 8;
             }
-            if self.b[start..end].iter().any(|&c| c < 0x20) {
-                return None;
+            let c = *b.get(at)?;
+            match c {
+                b'"' => break at,
+                b'\\' => {
+                    escaped = true;
+                    at += 2;
+                }
+                0..0x20 => return None,
+                _ => {
+                    high |= u64::from(c & 0x80);
+                    at += 1;
+                }
             }
-            if escaped {
-                serde_json::from_slice::<IgnoredAny>(&self.b[start - 1..=end]).ok()?;
-            }
-            self.i = end + 1;
-            return Some((start, end, escaped));
+        };
+        if high != 0 {
+            std::str::from_utf8(&b[start..end]).ok()?;
         }
+        if escaped {
+            serde_json::from_slice::<IgnoredAny>(&b[start - 1..=end]).ok()?;
+        }
+        self.i = end + 1;
+        Some((start, end, escaped))
     }
 
     /// A number by JSON's grammar; says whether it is an integer (no fraction or

@@ -49,6 +49,10 @@ fn show(p: Parsed) -> String {
 
 /// (whether the flat path answered, its answer through `parse`, the general answer).
 fn both(data: &str, skip_first: bool) -> (bool, String, String) {
+    both_bytes(data.as_bytes(), skip_first)
+}
+
+fn both_bytes(data: &[u8], skip_first: bool) -> (bool, String, String) {
     let cols = columns();
     let flat = Mapping::parse(MappingKind::Json, FLAT, &cols).unwrap();
     let general = Mapping::parse(MappingKind::Json, &general_mapping(), &cols).unwrap();
@@ -63,12 +67,12 @@ fn both(data: &str, skip_first: bool) -> (bool, String, String) {
     assert!(FlatPlan::new(&req(&general)).is_none());
     let answered = FlatPlan::new(&req(&flat))
         .unwrap()
-        .decode(&req(&flat), data.as_bytes(), skip_first)
+        .decode(&req(&flat), data, skip_first)
         .is_some();
     (
         answered,
-        show(parse(&req(&flat), data.as_bytes()).unwrap()),
-        show(parse(&req(&general), data.as_bytes()).unwrap()),
+        show(parse(&req(&flat), data).unwrap()),
+        show(parse(&req(&general), data).unwrap()),
     )
 }
 
@@ -144,4 +148,77 @@ fn leaves_what_it_does_not_read_to_the_general_path() {
         .decode(&req, bytes, false)
         .is_none());
     assert!(show(parse(&req, bytes).unwrap()).contains("a\u{fffd}b"));
+}
+
+/// Strings of every kind (plain, multi-byte, invalid UTF-8, raw control characters,
+/// escapes good and bad) at every offset from a word boundary, as wanted values, as
+/// skipped values and as keys: the flat path gives the general path's rows or no
+/// answer.
+#[test]
+fn strings_of_every_kind_read_like_the_general_path() {
+    let pieces: [&[u8]; 16] = [
+        b"a",
+        b"word ",
+        b"0123456789",
+        "é".as_bytes(),
+        "日本".as_bytes(),
+        "🙂".as_bytes(),
+        b"\xff",
+        b"\x80",
+        b"\xe6\x97",
+        b"\x01",
+        b"\x1f",
+        b"\t",
+        b"\\\"",
+        b"\\u00e9",
+        b"\\n",
+        b"\\q",
+    ];
+    let mut x = 7u64;
+    let mut next = |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let mut text = vec![];
+        for _ in 0..next(5) {
+            // Mostly plain text, so bad bytes land at every offset.
+            let piece = if next(3) == 0 {
+                pieces[next(16) as usize]
+            } else {
+                pieces[next(3) as usize]
+            };
+            text.extend_from_slice(piece);
+        }
+        let quoted = [&b"\""[..], &text, b"\""].concat();
+        let line = match next(3) {
+            0 => [&b"{\"s\":"[..], &quoted, b",\"l\":1}"].concat(),
+            1 => [&b"{\"x\":["[..], &quoted, b"],\"s\":\"ok\"}"].concat(),
+            _ => [&b"{"[..], &quoted, b":1,\"s\":\"ok\"}"].concat(),
+        };
+        let (flat, a, b) = both_bytes(&line, false);
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(&line));
+        if flat {
+            answered += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(answered > 1000 && refused > 300, "{answered} {refused}");
+}
+
+/// Keys written with spaces, in another order, or missing: the same rows as the
+/// general path, from the flat path.
+#[test]
+fn keys_out_of_the_usual_order_or_spacing() {
+    let data = "{\"s\":\"a\",\"l\":1,\"r\":1.5}\n{\"r\":2.5,\"s\":\"b\",\"l\":2}\n{\"s\" : \"c\", \"l\": 3 ,\"r\":3.5}\n{\"l\":4}\n{\"x\":0,\"s\":\"e\",\"l\":5,\"r\":5.5}\n{\"s\":\"f\",\"l\":6,\"r\":6.5}";
+    let (flat, a, b) = both(data, false);
+    assert!(flat);
+    assert_eq!(a, b);
+    for row in ["| a ", "| b ", "| c ", "| e ", "| f "] {
+        assert!(a.contains(row), "{a}");
+    }
 }
