@@ -148,16 +148,21 @@ impl Column {
             }
             Column::Real(v, nulls) => {
                 let x = match cell {
-                    Cell::Num { start, end, int } => {
-                        let t = &src.bytes[start..end];
+                    Cell::Num {
+                        start,
+                        end,
+                        int,
+                        short,
+                    } => {
                         // Integers as serde_json reads them: `-0` is a negative zero.
                         let whole = || src.str(start, end)?.parse::<i64>().ok();
-                        let x = match int.then(whole).flatten() {
-                            Some(i) if i != 0 => i as f64,
-                            _ => match short_decimal(t) {
-                                Some(x) => x,
-                                None => src.str(start, end)?.parse::<f64>().ok()?,
-                            },
+                        let x = if !short.is_nan() {
+                            short
+                        } else {
+                            match int.then(whole).flatten() {
+                                Some(i) if i != 0 => i as f64,
+                                _ => src.str(start, end)?.parse::<f64>().ok()?,
+                            }
                         };
                         // serde_json refuses numbers out of a real's range.
                         if !x.is_finite() {
@@ -224,36 +229,6 @@ pub(super) fn absent(ty: KustoType, rows: usize) -> ArrayRef {
     }
 }
 
-/// `[-]digits.digits` with at most 15 digits, read as (digits as an integer) / 10^k:
-/// both are exact in a real and one division rounds correctly, so this is the value
-/// the full parser gives, without its generality.
-fn short_decimal(t: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let (negative, digits) = match t.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, t),
-    };
-    // 15 digits stay below 2^53.
-    if digits.len() > 16 || (digits.len() == 16 && !digits.contains(&b'.')) {
-        return None;
-    }
-    let (mut m, mut scale, mut seen_point) = (0u64, 0usize, false);
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(c - b'0');
-                scale += seen_point as usize;
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
-        }
-    }
-    let x = m as f64 / POW10[scale];
-    Some(if negative { -x } else { x })
-}
-
 fn push<T>(values: &mut Vec<T>, nulls: &mut NullBufferBuilder, v: T, valid: bool) {
     values.push(v);
     nulls.append(valid);
@@ -265,8 +240,13 @@ fn integer(src: &Source<'_>, cell: Cell, failed: &mut u64) -> Option<Option<i64>
         start,
         end,
         int: true,
+        short,
     } = cell
     {
+        // A short integer is exact in a real.
+        if !short.is_nan() {
+            return Some(Some(short as i64));
+        }
         if let Some(Ok(n)) = src.str(start, end).map(str::parse::<i64>) {
             return Some(Some(n));
         }
@@ -303,45 +283,4 @@ fn converted<T>(
     };
     *failed += out.is_none() as u64;
     Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn short_decimals_read_as_the_full_parser_reads_them() {
-        let mut cases: Vec<String> = [
-            "0.1",
-            "-0.0",
-            "38.31",
-            "66.82",
-            "0.000000000000001",
-            "999999999999999.9",
-            "123456789.012345",
-            "-7.5",
-            "1.",
-            "2.50",
-            "9007199254740.993",
-        ]
-        .map(String::from)
-        .to_vec();
-        let mut x = 1u64;
-        for _ in 0..10_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let digits = (x >> 40) % 1_000_000_000_000_000;
-            let point = ((x >> 20) % 16) as usize;
-            let text = format!("{digits:015}");
-            cases.push(format!("{}.{}", &text[..15 - point], &text[15 - point..]));
-        }
-        for c in cases {
-            if let Some(v) = super::short_decimal(c.as_bytes()) {
-                let full: f64 = c.parse().unwrap();
-                assert_eq!(v.to_bits(), full.to_bits(), "{c}");
-            }
-        }
-        assert!(super::short_decimal(b"1e5").is_none());
-        assert!(super::short_decimal(b"12345678901234567.5").is_none());
-        assert!(super::short_decimal(b"9007199254740993").is_none());
-    }
 }

@@ -8,7 +8,7 @@ use serde::de::IgnoredAny;
 const MAX_DEPTH: usize = 100;
 
 /// Where a top-level value lies in the chunk (byte offsets; strings without quotes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Cell {
     Missing,
     Null,
@@ -21,6 +21,8 @@ pub(super) enum Cell {
         start: usize,
         end: usize,
         int: bool,
+        /// The value when the number is short (see [`Scanner::number`]), else NaN.
+        short: f64,
     },
     /// true, false, an object or an array.
     Other {
@@ -239,11 +241,12 @@ impl<'a> Scanner<'a> {
                 }
             }
             b'-' | b'0'..=b'9' => {
-                let int = self.number()?;
+                let (int, short) = self.number()?;
                 Cell::Num {
                     start,
                     end: self.i,
                     int,
+                    short,
                 }
             }
             b'n' => {
@@ -359,38 +362,129 @@ impl<'a> Scanner<'a> {
         Some((start, end, escaped))
     }
 
-    /// A number by JSON's grammar; says whether it is an integer (no fraction or
-    /// exponent).
-    fn number(&mut self) -> Option<bool> {
-        let digits = |s: &mut Self| {
+    /// A number by JSON's grammar: whether it is an integer (no fraction or exponent),
+    /// and its value if it is short, else NaN. Short is `[-]digits[.digits]` with at most
+    /// 15 digits, read as (digits as an integer) / 10^k: both are exact in a real and one
+    /// division rounds correctly, so this is the value the full parser gives.
+    fn number(&mut self) -> Option<(bool, f64)> {
+        const POW10: [f64; 16] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+        ];
+        let mut m = 0u64;
+        let mut digits = |s: &mut Self| {
             let from = s.i;
-            while let Some(b'0'..=b'9') = s.peek() {
+            while let Some(c @ b'0'..=b'9') = s.peek() {
+                m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
                 s.i += 1;
             }
-            (s.i > from).then_some(())
+            s.i - from
         };
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => digits(self)?,
+        let negative = self.peek() == Some(b'-');
+        self.i += negative as usize;
+        let whole = match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                1
+            }
+            b'1'..=b'9' => digits(self),
             _ => return None,
-        }
-        let mut int = true;
+        };
+        let mut scale = 0;
         if self.peek() == Some(b'.') {
             self.i += 1;
-            digits(self)?;
-            int = false;
+            scale = digits(self);
+            if scale == 0 {
+                return None;
+            }
         }
+        let mut exponent = false;
         if let Some(b'e' | b'E') = self.peek() {
             self.i += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.i += 1;
             }
-            digits(self)?;
-            int = false;
+            if digits(self) == 0 {
+                return None;
+            }
+            exponent = true;
         }
-        Some(int)
+        let int = scale == 0 && !exponent;
+        let short = match POW10.get(scale) {
+            Some(p) if !exponent && whole + scale <= 15 => {
+                let x = m as f64 / p;
+                if negative {
+                    -x
+                } else {
+                    x
+                }
+            }
+            _ => f64::NAN,
+        };
+        Some((int, short))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The short value of a whole text that is one number; None if it is not one.
+    fn short(text: &str) -> Option<f64> {
+        let mut s = super::Scanner::new(text.as_bytes());
+        let (_, short) = s.number()?;
+        (s.i == text.len()).then_some(short)
+    }
+
+    #[test]
+    fn short_numbers_read_as_the_full_parser_reads_them() {
+        let mut cases: Vec<String> = [
+            "0.1",
+            "-0.0",
+            "38.31",
+            "66.82",
+            "0.000000000000001",
+            "999999999999999.9",
+            "123456789.012345",
+            "-7.5",
+            "2.50",
+            "9007199254740.993",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut x = 1u64;
+        for _ in 0..10_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let digits = (x >> 40) % 1_000_000_000_000_000;
+            let point = ((x >> 20) % 16) as usize;
+            let text = format!("{digits:015}");
+            let (whole, fraction) = text.split_at(point);
+            let whole = match whole.trim_start_matches('0') {
+                "" => "0",
+                w => w,
+            };
+            let sign = if x & 1 == 1 { "-" } else { "" };
+            cases.push(match fraction {
+                "" => format!("{sign}{whole}"),
+                f => format!("{sign}{whole}.{f}"),
+            });
+        }
+        for c in cases {
+            let v = short(&c).unwrap();
+            if !v.is_nan() {
+                let full: f64 = c.parse().unwrap();
+                assert_eq!(v.to_bits(), full.to_bits(), "{c}");
+            }
+        }
+        for long in [
+            "1e5",
+            "12345678901234567.5",
+            "9007199254740993",
+            "0.0000000000000001",
+        ] {
+            assert!(short(long).unwrap().is_nan(), "{long}");
+        }
+        for bad in ["1.", "01", "-", "1e", "--1", ".5"] {
+            assert!(short(bad).is_none(), "{bad}");
+        }
     }
 }
