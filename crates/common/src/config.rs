@@ -51,6 +51,11 @@ pub struct Config {
     pub connections: ConnectionDefaults,
     /// Data connections to create (or update) at start: `[[data_connections]]`.
     pub data_connections: Vec<DataConnectionSettings>,
+    /// Whether the server's memory may come in transparent huge pages. Off by default,
+    /// as databases usually advise: a huge page is cleared whole on its first touch
+    /// and rounds memory up; in a virtual machine whose host takes free memory back,
+    /// first touches of huge pages cost the most (see docs/benchmarks.md).
+    pub transparent_huge_pages: bool,
 }
 
 /// Limits shared by all data connections.
@@ -323,6 +328,7 @@ impl Default for Config {
             hubs: Vec::new(),
             connections: ConnectionDefaults::default(),
             data_connections: Vec::new(),
+            transparent_huge_pages: false,
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod http;
 mod maintenance;
+pub mod memory;
 mod queued;
 
 use std::future::Future;

@@ -107,6 +107,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let config = args.config()?;
+    eddy_server::memory::set_huge_pages(config.transparent_huge_pages);
     let server = Server::start(&config).await?;
     let addr = server.http_addr;
     println!("eddy: data directory {}", config.data_dir.display());

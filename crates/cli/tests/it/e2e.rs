@@ -370,3 +370,28 @@ async fn simulator_sends_the_seed_schema_with_routing_properties() {
         "about 5% duplicates, got {dups}"
     );
 }
+
+/// The server turns transparent huge pages off for itself unless the config allows
+/// them (Linux shows the process's setting in /proc/PID/status).
+#[tokio::test]
+async fn transparent_huge_pages_are_off_unless_configured() {
+    let thp = |eddy: &Eddy| {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", eddy.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(|v| v.trim().to_string())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut eddy = Eddy::start(dir.path(), &[]).await;
+    let Some(off) = thp(&eddy) else {
+        // A kernel without the field (before 5.0) cannot show it.
+        return;
+    };
+    assert_eq!(off, "0");
+    assert_eq!(eddy.terminate(), Some(0));
+    let mut eddy =
+        Eddy::start_env(dir.path(), &[], &[("EDDY_TRANSPARENT_HUGE_PAGES", "true")]).await;
+    assert_eq!(thp(&eddy).as_deref(), Some("1"));
+    assert_eq!(eddy.terminate(), Some(0));
+}
